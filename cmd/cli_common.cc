@@ -1,0 +1,81 @@
+#include "cmd/cli_common.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace dfs::cmd {
+
+CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description) {
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->set_help_flag("--help", "Print this help and exit");
+  sub->fallthrough();
+  return sub;
+}
+
+client::ClientOptions MakeOptions(const Globals& g) {
+  client::ClientOptions o;
+  o.meta = g.meta;
+  o.write_timeout_s = g.timeout;
+  o.verbose = g.verbose;
+  bool quiet = g.quiet;
+  o.notice = [quiet](const std::string& message) {
+    if (!quiet) fprintf(stderr, "dfs: %s\n", message.c_str());
+  };
+  return o;
+}
+
+Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g) {
+  return client::FileSystem::Connect(MakeOptions(g));
+}
+
+std::string HumanSize(uint64_t bytes) {
+  const char* units = "BKMGTPE";
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(bytes));
+  } else if (v < 10) {
+    snprintf(buf, sizeof buf, "%.1f%c", v, units[u]);
+  } else {
+    snprintf(buf, sizeof buf, "%.0f%c", v, units[u]);
+  }
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string FormatTime(int64_t ns) {
+  time_t t = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+}  // namespace dfs::cmd

@@ -1,0 +1,56 @@
+// What every subcommand shares: the global flags, connecting to the cluster,
+// output helpers. Each subcommand lives in its own cmd_*.cc file and exposes
+// one Register* function; its run function returns a Status that main turns
+// into the exit code.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/client/file_system.h"
+#include "core/common/status.h"
+
+namespace dfs::cmd {
+
+struct Globals {
+  std::string meta = "tcp://127.0.0.1:7100";
+  double timeout = 0;  // seconds a write waits for a down server; 0 = forever
+  bool quiet = false;
+  bool verbose = false;
+};
+
+// The chosen subcommand's work, run by main after parsing.
+using Runner = std::function<Status()>;
+
+// Registration: adds the subcommand to `app`; its callback stores the runner.
+using Registrar = void (*)(CLI::App& app, Globals& globals, Runner& run);
+
+void RegisterMeta(CLI::App& app, Globals& g, Runner& run);
+void RegisterData(CLI::App& app, Globals& g, Runner& run);
+void RegisterCluster(CLI::App& app, Globals& g, Runner& run);
+void RegisterCp(CLI::App& app, Globals& g, Runner& run);
+void RegisterCat(CLI::App& app, Globals& g, Runner& run);
+void RegisterLs(CLI::App& app, Globals& g, Runner& run);
+void RegisterStat(CLI::App& app, Globals& g, Runner& run);
+void RegisterMkdir(CLI::App& app, Globals& g, Runner& run);
+void RegisterRm(CLI::App& app, Globals& g, Runner& run);
+void RegisterMv(CLI::App& app, Globals& g, Runner& run);
+void RegisterStatus(CLI::App& app, Globals& g, Runner& run);
+
+// Adds a subcommand with the house conventions (--help only; -h is free).
+CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description);
+
+client::ClientOptions MakeOptions(const Globals& g);
+Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g);
+
+// "1.5K", "20M", as ls -h.
+std::string HumanSize(uint64_t bytes);
+// Escapes a string for a JSON document.
+std::string JsonString(const std::string& s);
+// "2026-11-29 21:40" in local time.
+std::string FormatTime(int64_t ns);
+
+}  // namespace dfs::cmd

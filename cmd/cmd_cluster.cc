@@ -1,0 +1,240 @@
+// dfs cluster up|down|status: a whole local cluster on loopback, in the
+// background: meta on the base port (7100), data servers on the next ports.
+// State, logs and pid files live under --dir.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cmd/cli_common.h"
+
+namespace dfs::cmd {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ClusterFlags {
+  std::string action;
+  std::string dir;
+  uint32_t servers = 0;    // 0: what the cluster has, or 5
+  uint32_t base_port = 0;  // 0: what the cluster has, or 7100
+};
+
+std::string DefaultDir() {
+  if (const char* x = getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/dfs/cluster";
+  const char* home = getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.local/state/dfs/cluster";
+}
+
+std::string Endpoint(uint32_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// The process in a pid file, if it is alive and is a dfs server.
+pid_t LivePid(const std::string& pid_file) {
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  if (kill(pid, 0) != 0) return 0;
+  std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  return args.find("dfs") != std::string::npos ? pid : 0;
+}
+
+Result<pid_t> Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return Internal(std::string("fork: ") + strerror(errno));
+  if (pid == 0) {
+    setsid();
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in >= 0) dup2(in, 0);
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+struct Layout {
+  std::string dir;
+  uint32_t servers;
+  uint32_t base_port;
+  std::string meta_pid() const { return dir + "/pids/meta.pid"; }
+  std::string data_pid(uint32_t i) const { return dir + "/pids/data-" + std::to_string(i) + ".pid"; }
+};
+
+Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
+  Layout l{f.dir.empty() ? DefaultDir() : f.dir, 0, 0};
+  std::ifstream conf(l.dir + "/cluster.conf");
+  uint32_t servers = 0, port = 0;
+  if (conf >> servers >> port) {
+    if (f.servers && f.servers < servers) {
+      return InvalidArgument("the cluster in " + l.dir + " has " + std::to_string(servers) +
+                             " data servers; it cannot shrink to " + std::to_string(f.servers));
+    }
+    l.servers = f.servers ? f.servers : servers;
+    l.base_port = f.base_port ? f.base_port : port;
+  } else {
+    if (!creating) return NotFound("no cluster in " + l.dir + " (start one with: dfs cluster up)");
+    l.servers = f.servers ? f.servers : 5;
+    l.base_port = f.base_port ? f.base_port : 7100;
+  }
+  if (l.servers < 2) return InvalidArgument("a cluster needs at least 2 data servers (--servers)");
+  if (l.base_port + l.servers > 65535) return InvalidArgument("--base-port too high for " + std::to_string(l.servers) + " servers");
+  return l;
+}
+
+Globals ClusterGlobals(const Layout& l, const Globals& g) {
+  Globals cg = g;
+  cg.meta = Endpoint(l.base_port);
+  return cg;
+}
+
+Status Up(const ClusterFlags& f, const Globals& g) {
+  DFS_ASSIGN_OR_RETURN(Layout l, LoadLayout(f, true));
+  std::error_code ec;
+  for (const char* sub : {"", "/meta", "/data", "/logs", "/pids"}) fs::create_directories(l.dir + sub, ec);
+  if (ec) return InvalidArgument("cannot create " + l.dir + ": " + ec.message());
+  {
+    std::ofstream conf(l.dir + "/cluster.conf");
+    conf << l.servers << " " << l.base_port << "\n";
+  }
+  std::string self = "dfs";
+  std::string meta = Endpoint(l.base_port);
+  auto start = [&](const std::string& pid_file, const std::vector<std::string>& args, const std::string& log) -> Status {
+    if (LivePid(pid_file)) return Status::Ok();
+    DFS_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, log));
+    std::ofstream(pid_file) << pid << "\n";
+    return Status::Ok();
+  };
+  std::string servers;
+  for (uint32_t i = 0; i < l.servers; ++i) servers += (i ? "," : "") + Endpoint(l.base_port + 1 + i);
+  DFS_RETURN_IF_ERROR(start(l.meta_pid(),
+                            {self, "meta", "--dir", l.dir + "/meta", "--listen", meta, "--data-servers", servers},
+                            l.dir + "/logs/meta.log"));
+  for (uint32_t i = 0; i < l.servers; ++i) {
+    DFS_RETURN_IF_ERROR(start(l.data_pid(i),
+                              {self, "--meta", meta, "data", "--index", std::to_string(i), "--dir",
+                               l.dir + "/data/" + std::to_string(i)},
+                              l.dir + "/logs/data-" + std::to_string(i) + ".log"));
+  }
+  // Wait until every server answers.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!LivePid(l.meta_pid())) {
+      return Unavailable("the meta server did not start; see " + l.dir + "/logs/meta.log");
+    }
+    for (uint32_t i = 0; i < l.servers; ++i) {
+      if (!LivePid(l.data_pid(i))) {
+        return Unavailable("data server " + std::to_string(i) + " did not start; see " + l.dir + "/logs/data-" +
+                           std::to_string(i) + ".log");
+      }
+    }
+    auto fsys = Connect(ClusterGlobals(l, g));
+    if (fsys.ok()) {
+      size_t up = 0;
+      for (const auto& s : (*fsys)->ServerStatuses()) {
+        up += s.status.ok();
+        if (!s.status.ok()) last = s.status;
+      }
+      if (up == l.servers) {
+        if (!g.quiet) {
+          printf("dfs cluster up: meta %s, %u data servers on ports %u-%u; state and logs in %s\n", meta.c_str(),
+                 l.servers, l.base_port + 1, l.base_port + l.servers, l.dir.c_str());
+          if (meta != "tcp://127.0.0.1:7100") printf("export DFS_META=%s\n", meta.c_str());
+        }
+        return Status::Ok();
+      }
+    } else {
+      last = fsys.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Unavailable("the cluster in " + l.dir + " did not come up in 20 s: " + last.message() + "; see " + l.dir +
+                     "/logs");
+}
+
+Status Down(const ClusterFlags& f, const Globals& g) {
+  DFS_ASSIGN_OR_RETURN(Layout l, LoadLayout(f, false));
+  std::vector<std::string> pid_files;
+  for (uint32_t i = 0; i < l.servers; ++i) pid_files.push_back(l.data_pid(i));
+  pid_files.push_back(l.meta_pid());
+  std::vector<pid_t> pids;
+  for (const auto& pf : pid_files) {
+    pid_t pid = LivePid(pf);
+    if (pid) {
+      kill(pid, SIGTERM);
+      pids.push_back(pid);
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (pid_t pid : pids) {
+    while (kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+      waitpid(pid, nullptr, WNOHANG);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+  }
+  for (const auto& pf : pid_files) unlink(pf.c_str());
+  if (!g.quiet) printf("dfs cluster down: stopped %zu servers in %s\n", pids.size(), l.dir.c_str());
+  return Status::Ok();
+}
+
+Status ClusterStatus(const ClusterFlags& f, const Globals& g) {
+  DFS_ASSIGN_OR_RETURN(Layout l, LoadLayout(f, false));
+  std::string meta = Endpoint(l.base_port);
+  pid_t mp = LivePid(l.meta_pid());
+  printf("cluster in %s\n", l.dir.c_str());
+  printf("%-8s %-24s %-8s %s\n", "server", "endpoint", "pid", "state");
+  auto fsys = Connect(ClusterGlobals(l, g));
+  printf("%-8s %-24s %-8s %s\n", "meta", meta.c_str(), mp ? std::to_string(mp).c_str() : "-",
+         fsys.ok() ? "up" : mp ? "not answering" : "down");
+  std::vector<client::ServerStatus> statuses;
+  if (fsys.ok()) statuses = (*fsys)->ServerStatuses();
+  size_t bad = fsys.ok() ? 0 : 1;
+  for (uint32_t i = 0; i < l.servers; ++i) {
+    pid_t pid = LivePid(l.data_pid(i));
+    std::string state = pid ? "not answering" : "down";
+    if (i < statuses.size() && statuses[i].status.ok()) state = statuses[i].stat.state;
+    bad += state != "up";
+    printf("%-8s %-24s %-8s %s\n", ("data " + std::to_string(i)).c_str(), Endpoint(l.base_port + 1 + i).c_str(),
+           pid ? std::to_string(pid).c_str() : "-", state.c_str());
+  }
+  if (bad) return Unavailable(std::to_string(bad) + " of " + std::to_string(l.servers + 1) + " servers are not up");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterCluster(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = AddSubcommand(app, "cluster", "Start, stop or inspect a local cluster on loopback");
+  auto f = std::make_shared<ClusterFlags>();
+  sub->add_option("ACTION", f->action, "up, down or status")->required()->check(CLI::IsMember({"up", "down", "status"}));
+  sub->add_option("--dir", f->dir, "State, logs and pid files (default ~/.local/state/dfs/cluster)");
+  sub->add_option("--servers", f->servers, "Number of data servers for up (default 5)")->check(CLI::Range(2u, 1000u));
+  sub->add_option("--base-port", f->base_port, "Meta server port; data servers use the next ones (default 7100)")
+      ->check(CLI::Range(1u, 65535u));
+  sub->callback([&run, &g, f] {
+    run = [&g, f]() -> Status {
+      if (f->action == "up") return Up(*f, g);
+      if (f->action == "down") return Down(*f, g);
+      return ClusterStatus(*f, g);
+    };
+  });
+}
+
+}  // namespace dfs::cmd

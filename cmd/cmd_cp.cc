@@ -1,0 +1,244 @@
+// dfs cp: copy local -> dfs, dfs -> local, dfs -> dfs. dfs paths are written
+// dfs:/path; "-" is standard input or output. Copying into an existing
+// directory keeps the source's name, as cp(1) does.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cmd/cli_common.h"
+#include "core/common/path.h"
+
+namespace dfs::cmd {
+
+Status WriteAll(int fd, const char* p, size_t n, const std::string& what);  // cmd_cat.cc
+
+namespace {
+
+struct CpFlags {
+  std::vector<std::string> args;
+  bool recursive = false;
+  uint32_t block_size = 0;
+};
+
+// One end of a copy.
+struct Place {
+  bool dfs = false;
+  bool stdio = false;  // "-"
+  std::string path;    // normalised dfs path, or local path
+};
+
+Result<Place> ParsePlace(const std::string& arg) {
+  Place p;
+  if (arg == "-") {
+    p.stdio = true;
+    return p;
+  }
+  if (IsDfsUri(arg)) {
+    p.dfs = true;
+    DFS_ASSIGN_OR_RETURN(p.path, NormalizePath(arg));
+    return p;
+  }
+  p.path = arg;
+  return p;
+}
+
+std::string Show(const Place& p) { return p.stdio ? "-" : p.dfs ? "dfs:" + p.path : p.path; }
+
+std::string LocalBaseName(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string LocalJoin(const std::string& dir, const std::string& name) {
+  return !dir.empty() && dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+Status Errno(const std::string& what) {
+  Code code = errno == ENOENT ? Code::kNotFound
+              : errno == ENOTDIR ? Code::kNotADirectory
+              : errno == EISDIR ? Code::kIsADirectory
+              : errno == EACCES ? Code::kPermissionDenied
+                                : Code::kInternal;
+  return Status(code, what + ": " + strerror(errno));
+}
+
+class Copier {
+ public:
+  Copier(client::FileSystem& fs, const CpFlags& flags) : fs_(fs), flags_(flags) {}
+
+  bool wrote_dfs() const { return wrote_dfs_; }
+
+  // What `p` is: 0 missing, 1 file, 2 directory.
+  Result<int> Kind(const Place& p) {
+    if (p.stdio) return 1;
+    if (p.dfs) {
+      auto a = fs_.Stat(p.path);
+      if (!a.ok()) return a.status().code() == Code::kNotFound ? Result<int>(0) : Result<int>(a.status());
+      return client::IsDirectory(*a) ? 2 : 1;
+    }
+    struct stat st;
+    if (stat(p.path.c_str(), &st) != 0) return errno == ENOENT ? Result<int>(0) : Result<int>(Errno(p.path));
+    return S_ISDIR(st.st_mode) ? 2 : 1;
+  }
+
+  Place Child(const Place& dir, const std::string& name) {
+    Place c = dir;
+    c.path = dir.dfs ? JoinPath(dir.path, name) : LocalJoin(dir.path, name);
+    return c;
+  }
+
+  std::string NameOf(const Place& p) { return p.dfs ? BaseName(p.path) : LocalBaseName(p.path); }
+
+  Status Copy(const Place& src, const Place& dst) {
+    DFS_ASSIGN_OR_RETURN(int kind, Kind(src));
+    if (kind == 0) return NotFound(Show(src) + ": no such file or directory");
+    if (kind == 2) {
+      if (!flags_.recursive) return Status(Code::kIsADirectory, Show(src) + ": is a directory (use -r)");
+      return CopyTree(src, dst);
+    }
+    return CopyFile(src, dst);
+  }
+
+ private:
+  Status CopyTree(const Place& src, const Place& dst) {
+    if (dst.stdio) return InvalidArgument("cannot copy directory " + Show(src) + " to standard output");
+    if (src.dfs == dst.dfs && (dst.path == src.path || dst.path.rfind(src.path + "/", 0) == 0)) {
+      return InvalidArgument("cannot copy " + Show(src) + " into itself");
+    }
+    DFS_ASSIGN_OR_RETURN(int kind, Kind(dst));
+    if (kind == 1) return Status(Code::kNotADirectory, Show(dst) + ": not a directory");
+    if (kind == 0) {
+      if (dst.dfs) {
+        DFS_RETURN_IF_ERROR(fs_.Mkdir(dst.path, false).status());
+      } else if (mkdir(dst.path.c_str(), 0755) != 0) {
+        return Errno("mkdir " + dst.path);
+      }
+    }
+    std::vector<std::string> names;
+    if (src.dfs) {
+      DFS_ASSIGN_OR_RETURN(auto entries, fs_.ListDir(src.path));
+      for (auto& e : entries) names.push_back(e.name);
+    } else {
+      DIR* d = opendir(src.path.c_str());
+      if (!d) return Errno(src.path);
+      while (struct dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+      }
+      closedir(d);
+      std::sort(names.begin(), names.end());
+    }
+    for (const std::string& n : names) DFS_RETURN_IF_ERROR(Copy(Child(src, n), Child(dst, n)));
+    return Status::Ok();
+  }
+
+  Status CopyFile(const Place& src, const Place& dst) {
+    if (src.dfs && dst.dfs && src.path == dst.path) {
+      return InvalidArgument(Show(src) + " and " + Show(dst) + " are the same file");
+    }
+    if (dst.dfs) {
+      auto writer = fs_.Create(dst.path, flags_.block_size);
+      if (!writer.ok()) return writer.status();
+      wrote_dfs_ = true;
+      client::FileWriter& w = **writer;
+      if (src.dfs) {
+        DFS_RETURN_IF_ERROR(fs_.Read(src.path, [&](const char* b, size_t n) { return w.Write(b, n); }));
+      } else {
+        int fd = src.stdio ? 0 : open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return Errno(src.path);
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        std::string buf(1 << 20, '\0');
+        Status st;
+        while (st.ok()) {
+          ssize_t r = read(fd, buf.data(), buf.size());
+          if (r < 0 && errno == EINTR) continue;
+          if (r < 0) st = Errno("reading " + Show(src));
+          if (r <= 0) break;
+          st = w.Write(buf.data(), static_cast<size_t>(r));
+        }
+        if (!src.stdio) close(fd);
+        DFS_RETURN_IF_ERROR(st);
+      }
+      return w.Close().WithContext(Show(dst));
+    }
+    // dfs -> local or stdout (a local -> local copy is refused earlier).
+    int fd = 1;
+    if (!dst.stdio) {
+      fd = open(dst.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) return Errno(dst.path);
+    }
+    std::string what = dst.stdio ? "standard output" : dst.path;
+    Status st = fs_.Read(src.path, [&](const char* b, size_t n) { return WriteAll(fd, b, n, what); });
+    if (!dst.stdio && close(fd) != 0 && st.ok()) st = Errno("closing " + dst.path);
+    return st;
+  }
+
+  client::FileSystem& fs_;
+  const CpFlags& flags_;
+  bool wrote_dfs_ = false;
+};
+
+Status RunCp(const Globals& g, const CpFlags& f) {
+  if (f.args.size() < 2) return InvalidArgument("cp needs a source and a destination");
+  std::vector<Place> srcs;
+  for (size_t i = 0; i + 1 < f.args.size(); ++i) {
+    DFS_ASSIGN_OR_RETURN(Place p, ParsePlace(f.args[i]));
+    srcs.push_back(p);
+  }
+  DFS_ASSIGN_OR_RETURN(Place dst, ParsePlace(f.args.back()));
+  bool any_dfs = dst.dfs;
+  for (const Place& s : srcs) {
+    any_dfs |= s.dfs;
+    if (!s.dfs && !dst.dfs) {
+      return InvalidArgument("cp: neither " + Show(s) + " nor " + Show(dst) +
+                             " is a dfs path; write dfs paths as dfs:/path");
+    }
+  }
+  if (!any_dfs) return InvalidArgument("cp: no dfs path given");
+  if (srcs.size() > 1 && dst.stdio) {
+    for (const Place& s : srcs) {
+      if (s.stdio) return InvalidArgument("cp: '-' cannot be both source and destination");
+    }
+  }
+  DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
+  Copier copier(*fs, f);
+  DFS_ASSIGN_OR_RETURN(int dst_kind, copier.Kind(dst));
+  if (srcs.size() > 1 && dst_kind != 2 && !dst.stdio) {
+    return Status(Code::kNotADirectory, "cp: target " + Show(dst) + " is not a directory");
+  }
+  Status result;
+  for (const Place& s : srcs) {
+    Place target = dst;
+    if (dst_kind == 2 && !dst.stdio) {
+      if (s.stdio) return InvalidArgument("cp: '-' needs a file name as destination, not a directory");
+      target = copier.Child(dst, copier.NameOf(s));
+    }
+    result = copier.Copy(s, target).WithContext("cp");
+    if (!result.ok()) break;
+  }
+  // Durable when the command returns: one flush round for everything written.
+  if (copier.wrote_dfs()) {
+    Status st = fs->Sync();
+    if (result.ok()) result = st.WithContext("cp: flushing");
+  }
+  return result;
+}
+
+}  // namespace
+
+void RegisterCp(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = AddSubcommand(app, "cp", "Copy files into, out of and within dfs (dfs paths: dfs:/path)");
+  auto f = std::make_shared<CpFlags>();
+  sub->add_flag("-r,-R,--recursive", f->recursive, "Copy directories recursively");
+  sub->add_option("--block-size", f->block_size, "Block size in bytes for new dfs files (default: the cluster's)")
+      ->check(CLI::Range(64u, 4u << 20));
+  sub->add_option("SRC_DST", f->args, "SRC... DST: sources, then the destination; - for stdin/stdout")->required();
+  sub->callback([&run, &g, f] { run = [&g, f]() { return RunCp(g, *f); }; });
+}
+
+}  // namespace dfs::cmd

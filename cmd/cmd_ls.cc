@@ -1,0 +1,107 @@
+// dfs ls: list directories.
+#include <cstdio>
+
+#include "cmd/cli_common.h"
+#include "core/common/path.h"
+
+namespace dfs::cmd {
+namespace {
+
+struct LsFlags {
+  std::string path = "/";
+  bool long_format = false;
+  bool recursive = false;
+  bool human = false;
+  bool json = false;
+};
+
+std::string ModeString(const client::Attr& a) {
+  std::string s = client::IsDirectory(a) ? "d" : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) s += (a.mode & (0400 >> i)) ? rwx[i] : '-';
+  return s;
+}
+
+void PrintEntry(const LsFlags& f, const client::Attr& a, const std::string& name) {
+  if (!f.long_format) {
+    printf("%s\n", name.c_str());
+    return;
+  }
+  std::string size = f.human ? HumanSize(a.size) : std::to_string(a.size);
+  printf("%s %8s %s %s\n", ModeString(a).c_str(), size.c_str(), FormatTime(a.mtime_ns).c_str(), name.c_str());
+}
+
+std::string JsonEntry(const client::Attr& a, const std::string& path) {
+  char seed[24];
+  snprintf(seed, sizeof seed, "%016llx", static_cast<unsigned long long>(a.placement_seed));
+  std::string s = "{\"path\": " + JsonString(path) + ", \"name\": " + JsonString(BaseName(path)) +
+                  ", \"type\": \"" + (client::IsDirectory(a) ? "directory" : "file") +
+                  "\", \"size\": " + std::to_string(a.size) + ", \"mode\": " + std::to_string(a.mode) +
+                  ", \"mtime_ns\": " + std::to_string(a.mtime_ns) + ", \"file_id\": " + std::to_string(a.fid);
+  if (!client::IsDirectory(a)) {
+    s += ", \"block_size\": " + std::to_string(a.block_size) +
+         ", \"placement_seed\": " + std::to_string(a.placement_seed) + ", \"placement_seed_hex\": \"" + seed +
+         "\", \"stripe_width\": " + std::to_string(a.stripe_width);
+  }
+  return s + "}";
+}
+
+Status List(client::FileSystem& fs, const LsFlags& f, const std::string& dir, bool header,
+            std::vector<std::string>* json) {
+  DFS_ASSIGN_OR_RETURN(auto entries, fs.ListDir(dir));
+  if (header && !f.json) printf("%s:\n", dir.c_str());
+  for (const auto& e : entries) {
+    if (f.json) {
+      json->push_back(JsonEntry(e, JoinPath(dir, e.name)));
+    } else {
+      PrintEntry(f, e, e.name);
+    }
+  }
+  if (f.recursive) {
+    for (const auto& e : entries) {
+      if (!client::IsDirectory(e)) continue;
+      if (!f.json) printf("\n");
+      DFS_RETURN_IF_ERROR(List(fs, f, JoinPath(dir, e.name), true, json));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterLs(CLI::App& app, Globals& g, Runner& run) {
+  auto* sub = AddSubcommand(app, "ls", "List a directory");
+  auto f = std::make_shared<LsFlags>();
+  sub->add_option("PATH", f->path, "Directory or file (default /)");
+  sub->add_flag("-l", f->long_format, "Long format: mode, size, time, name");
+  sub->add_flag("-R,--recursive", f->recursive, "List subdirectories too");
+  sub->add_flag("-h,--human-readable", f->human, "Sizes as 1.5K, 20M");
+  sub->add_flag("--json", f->json, "One JSON document (docs/json-output.md)");
+  sub->callback([&run, &g, f] {
+    run = [&g, f]() -> Status {
+      DFS_ASSIGN_OR_RETURN(std::string path, NormalizePath(f->path));
+      DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
+      auto stat = fs->Stat(path);
+      if (!stat.ok()) return stat.status().WithContext("ls");
+      const client::Attr& attr = *stat;
+      std::vector<std::string> json;
+      if (!client::IsDirectory(attr)) {
+        if (f->json) {
+          json.push_back(JsonEntry(attr, path));
+        } else {
+          PrintEntry(*f, attr, path);
+        }
+      } else {
+        DFS_RETURN_IF_ERROR(List(*fs, *f, path, f->recursive, &json).WithContext("ls"));
+      }
+      if (f->json) {
+        printf("[");
+        for (size_t i = 0; i < json.size(); ++i) printf("%s\n  %s", i ? "," : "", json[i].c_str());
+        printf("%s]\n", json.empty() ? "" : "\n");
+      }
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace dfs::cmd

@@ -1,0 +1,64 @@
+// dfs: one command, git-style subcommands. Parses the global flags, lets the
+// chosen subcommand run, and turns its Status into a one-line error and a
+// non-zero exit code.
+#include <cstdio>
+#include <cstdlib>
+
+#include "cmd/cli_common.h"
+
+namespace {
+
+int ExitCode(dfs::Code code) {
+  switch (code) {
+    case dfs::Code::kOk: return 0;
+    case dfs::Code::kInvalidArgument: return 2;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dfs::cmd;
+  CLI::App app("dfs: a fault-tolerant distributed file system", "dfs");
+  app.set_help_flag("--help", "Print this help and exit");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  Globals g;
+  if (const char* env = std::getenv("DFS_META"); env && *env) g.meta = env;
+  app.add_option("--meta", g.meta, "Meta server endpoint (env DFS_META)")->capture_default_str();
+  app.add_option("--timeout", g.timeout, "Seconds a write waits for a data server that is down (default: forever)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-q,--quiet", g.quiet, "Print only errors");
+  app.add_flag("-v,--verbose", g.verbose, "Report repairs and more");
+
+  Runner run;
+  for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs,
+                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterStatus}) {
+    r(app, g, run);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.empty() || e.get_exit_code() == 0) return app.exit(e);
+    for (char& c : what) {
+      if (c == '\n') c = ' ';
+    }
+    fprintf(stderr, "dfs: %s (see dfs --help)\n", what.c_str());
+    return 2;
+  }
+  if (!run) return 0;
+  dfs::Status st = run();
+  if (!st.ok()) {
+    fprintf(stderr, "dfs: %s\n", st.ToString().c_str());
+    return ExitCode(st.code());
+  }
+  return 0;
+}

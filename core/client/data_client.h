@@ -1,0 +1,81 @@
+// DataClient: block batches to the data servers, pipelined.
+//
+// Keeps one channel per data server and up to kDepth batches in flight on
+// each. Write batches to a server that is down are resent with backoff until
+// it answers (R10) or the write timeout passes; the first wait and the resume
+// are reported once per outage. Read batches fail fast with Unavailable so the
+// caller can use the other replica.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/client/options.h"
+#include "core/common/block_records.h"
+#include "core/common/protocol.h"
+#include "core/common/status.h"
+
+namespace dfs::transport {
+class Channel;
+}
+
+namespace dfs::client {
+
+struct Batch {
+  proto::Op op = proto::Op::kReadBlocks;
+  proto::BlockBatchReq req;          // file and target server
+  std::vector<BlockRecord> records;  // what to write or read
+  std::string data;                  // write payload
+  bool retry_while_down = false;     // writes: wait for the server (R10)
+
+  // Filled in when done.
+  bool done = false;
+  Status status;
+  std::vector<BlockRecord> reply_records;
+  std::string reply_data;
+};
+
+class DataClient {
+ public:
+  static constexpr int kDepth = 4;
+
+  DataClient(std::vector<std::string> endpoints, const ClientOptions& options);
+  ~DataClient();
+
+  size_t size() const { return servers_.size(); }
+  const std::string& endpoint(uint32_t server) const;
+
+  // Queues a batch; it is sent as soon as its server has room. The batch must
+  // stay alive until it is done.
+  void Submit(Batch* batch);
+
+  // Sends and receives until `done()` holds. Fails if a write batch failed
+  // (its error) or waited past the write timeout; read failures are left in
+  // their batches.
+  Status RunUntil(const std::function<bool()>& done);
+
+  // Submit + RunUntil for a set of batches.
+  Status RunAll(const std::vector<Batch*>& batches);
+
+  // Drops every queued and in-flight batch (an operation gave up).
+  void Abort();
+
+  // A simple request to one server (flush, delete, stat), failing fast.
+  Result<transport::Message> Call(uint32_t server, transport::Message request);
+
+ private:
+  struct Server;
+  void Pump(uint32_t s);
+  Status OnFailure(uint32_t s, const Status& why);
+  Status Complete(uint32_t s, Batch* b, Result<transport::Message> reply);
+
+  ClientOptions options_;
+  std::vector<std::unique_ptr<Server>> servers_;
+};
+
+}  // namespace dfs::client

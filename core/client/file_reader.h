@@ -1,0 +1,42 @@
+// FileReader: reads a file's bytes from its data servers.
+//
+// For each block both holders read and verify their copy in parallel; the
+// first holder sends the data, the second only its checksum, version and
+// verdict (DESIGN.md section 7). The newest copy that verifies wins; if that
+// is the second holder's, its data is fetched. A holder with a corrupt,
+// stale or missing copy gets the good one written back (R9). One holder down
+// is enough (R11). With no good copy the read fails naming the file, block
+// and servers; wrong bytes are never returned.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/client/data_client.h"
+#include "core/client/options.h"
+#include "core/common/protocol.h"
+
+namespace dfs::client {
+
+using Sink = std::function<Status(const char* bytes, size_t length)>;
+
+class FileReader {
+ public:
+  FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path);
+
+  // Reads [offset, offset + length) clipped to the file's size into `sink`, in order.
+  Status Read(uint64_t offset, uint64_t length, const Sink& sink);
+
+ private:
+  struct Window;
+  void Submit(Window* w);
+  Status Finish(Window* w, std::string* out);
+
+  DataClient* data_;
+  const ClientOptions& options_;
+  proto::Attr attr_;
+  std::string path_;
+};
+
+}  // namespace dfs::client

@@ -1,0 +1,180 @@
+#include "core/client/file_system.h"
+
+#include "core/common/path.h"
+#include "core/common/placement.h"
+
+namespace dfs::client {
+
+Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& options) {
+  std::unique_ptr<FileSystem> fs(new FileSystem(options));
+  fs->meta_ = std::make_unique<MetaClient>(options.meta);
+  DFS_RETURN_IF_ERROR(fs->meta_->Call(proto::Op::kGetMap, proto::Empty{}, &fs->map_));
+  fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
+  return fs;
+}
+
+FileSystem::~FileSystem() = default;
+
+Result<Attr> FileSystem::Stat(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kLookup, proto::PathReq{p}, &a));
+  return a;
+}
+
+Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  proto::MkdirReq req;
+  req.path = p;
+  req.parents = parents;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kMkdir, req, &a));
+  return a;
+}
+
+Result<std::vector<Attr>> FileSystem::ListDir(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  std::vector<Attr> out;
+  proto::ReaddirReq req;
+  req.path = p;
+  while (true) {
+    proto::ReaddirRsp rsp;
+    DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kReaddir, req, &rsp));
+    for (auto& e : rsp.entries) out.push_back(std::move(e));
+    if (!rsp.more || out.empty()) break;
+    req.after = out.back().name;
+  }
+  return out;
+}
+
+Status FileSystem::Remove(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kUnlink, proto::PathReq{p}, &a));
+  // The namespace entry is gone; the blocks go to each holder's trash now. A
+  // holder that is down is left to clean up when it comes back.
+  uint32_t n = std::min<uint32_t>(a.stripe_width, data_->size());
+  uint64_t blocks = BlockCount(a.size, a.block_size);
+  for (uint32_t s = 0; s < n; ++s) {
+    bool holds = blocks >= n;
+    for (uint64_t i = 0; !holds && i < blocks; ++i) holds = HoldsBlock(a.placement_seed, n, s, i);
+    if (!holds) continue;
+    (void)data_->Call(s, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{a.fid}));
+  }
+  return Status::Ok();
+}
+
+Status FileSystem::Rmdir(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::Empty e;
+  return meta_->Call(proto::Op::kRmdir, proto::PathReq{p}, &e);
+}
+
+Status FileSystem::Rename(const std::string& src, const std::string& dst) {
+  DFS_ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
+  DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
+  proto::Empty e;
+  return meta_->Call(proto::Op::kRename, proto::RenameReq{s, d}, &e);
+}
+
+Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, uint32_t block_size) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::CreateReq req;
+  req.path = p;
+  req.block_size = block_size;
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &a));
+  for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
+  return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
+}
+
+Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
+  DFS_ASSIGN_OR_RETURN(Attr a, Stat(path));
+  if (IsDirectory(a)) return Status(Code::kIsADirectory, path + ": is a directory");
+  return Read(a, path, sink, offset, length);
+}
+
+Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset,
+                        uint64_t length) {
+  FileReader reader(data_.get(), options_, attr, path);
+  return reader.Read(offset, length, sink);
+}
+
+Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
+  const uint32_t n = attr.stripe_width;
+  if (n > data_->size() || n < 2) return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n));
+  uint64_t count = BlockCount(attr.size, attr.block_size);
+  std::vector<BlockReport> out(count);
+  constexpr uint64_t kWindow = 1 << 16;
+  for (uint64_t first = 0; first < count; first += kWindow) {
+    uint64_t last = std::min(count, first + kWindow);
+    std::vector<Batch> batches(n);
+    for (uint32_t s = 0; s < n; ++s) {
+      batches[s].op = proto::Op::kReadBlocks;
+      batches[s].req = {attr.fid, attr.placement_seed, n, attr.block_size, s};
+    }
+    for (uint64_t i = first; i < last; ++i) {
+      ReplicaPair pair = PlaceBlock(attr.placement_seed, n, i);
+      for (uint32_t s : {pair.first, pair.second}) {
+        BlockRecord r;
+        r.index = i;
+        batches[s].records.push_back(r);
+      }
+    }
+    std::vector<Batch*> list;
+    for (auto& b : batches) {
+      if (!b.records.empty()) list.push_back(&b);
+    }
+    DFS_RETURN_IF_ERROR(data_->RunAll(list));
+    std::vector<size_t> cursor(n, 0);
+    for (uint64_t i = first; i < last; ++i) {
+      ReplicaPair pair = PlaceBlock(attr.placement_seed, n, i);
+      out[i].index = i;
+      uint32_t servers[2] = {pair.first, pair.second};
+      for (int h = 0; h < 2; ++h) {
+        Batch& b = batches[servers[h]];
+        ReplicaReport& r = out[i].replicas[h];
+        r.server = servers[h];
+        r.status = b.status;
+        size_t k = cursor[servers[h]]++;
+        if (b.status.ok()) r.record = b.reply_records[k];
+      }
+    }
+  }
+  return out;
+}
+
+Status FileSystem::Sync() {
+  // Flush every server written to, in parallel; a server that is down is
+  // waited for, as any write is (R10).
+  std::vector<std::unique_ptr<Batch>> flushes;
+  for (uint32_t s : written_servers_) {
+    auto b = std::make_unique<Batch>();
+    b->op = proto::Op::kFlush;
+    b->req.server = s;
+    b->retry_while_down = true;
+    flushes.push_back(std::move(b));
+  }
+  std::vector<Batch*> list;
+  for (auto& b : flushes) list.push_back(b.get());
+  DFS_RETURN_IF_ERROR(data_->RunAll(list));
+  for (Batch* b : list) DFS_RETURN_IF_ERROR(b->status);
+  written_servers_.clear();
+  proto::Empty e;
+  return meta_->Call(proto::Op::kSync, proto::Empty{}, &e);
+}
+
+std::vector<ServerStatus> FileSystem::ServerStatuses() {
+  std::vector<ServerStatus> out;
+  for (uint32_t s = 0; s < map_.servers.size(); ++s) {
+    ServerStatus st;
+    st.index = s;
+    st.endpoint = map_.servers[s];
+    auto reply = data_->Call(s, proto::Encode(proto::Op::kServerStat, 1, proto::Empty{}));
+    st.status = reply.ok() ? proto::DecodeReply(*reply, &st.stat) : reply.status();
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace dfs::client

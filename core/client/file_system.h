@@ -1,0 +1,91 @@
+// FileSystem: the engine's facade, shared by the CLI and the FUSE mount.
+// Namespace calls go to the meta server; block I/O to the data servers
+// through FileWriter and FileReader. Paths are dfs paths ("/a" or "dfs:/a"),
+// validated here.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/client/data_client.h"
+#include "core/client/file_reader.h"
+#include "core/client/file_writer.h"
+#include "core/client/meta_client.h"
+#include "core/client/options.h"
+#include "core/common/protocol.h"
+
+namespace dfs::client {
+
+using proto::Attr;
+
+inline bool IsDirectory(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
+
+// What one holder says of its copy of a block, without sending the data.
+struct ReplicaReport {
+  uint32_t server = 0;
+  Status status;        // Ok if the server answered
+  BlockRecord record;   // state, version, crc, length when it answered
+};
+
+struct BlockReport {
+  uint64_t index = 0;
+  ReplicaReport replicas[2];  // first and second holder
+};
+
+struct ServerStatus {
+  uint32_t index = 0;
+  std::string endpoint;
+  Status status;              // Ok if it answered
+  proto::ServerStatRsp stat;  // when it answered
+};
+
+class FileSystem {
+ public:
+  // Connects to the meta server and learns the data server map.
+  static Result<std::unique_ptr<FileSystem>> Connect(const ClientOptions& options);
+  ~FileSystem();
+
+  const proto::GetMapRsp& map() const { return map_; }
+  const ClientOptions& options() const { return options_; }
+
+  Result<Attr> Stat(const std::string& path);
+  Result<Attr> Mkdir(const std::string& path, bool parents);
+  Result<std::vector<Attr>> ListDir(const std::string& path);
+  Status Remove(const std::string& path);  // a file
+  Status Rmdir(const std::string& path);
+  Status Rename(const std::string& src, const std::string& dst);
+
+  // Creates (or truncates) a file and returns a writer for its bytes.
+  // block_size 0 takes the cluster default.
+  Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0);
+
+  // Streams [offset, offset + length) of the file at `path` into `sink`.
+  Status Read(const std::string& path, const Sink& sink, uint64_t offset = 0, uint64_t length = UINT64_MAX);
+  Status Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset = 0,
+              uint64_t length = UINT64_MAX);
+
+  // Asks both holders of every block of a file to verify their copy and
+  // report checksum, version and state (no data crosses the network).
+  Result<std::vector<BlockReport>> InspectBlocks(const Attr& attr);
+
+  // Makes everything written through this FileSystem durable on the data
+  // servers (one fdatasync round per command, not per block) and the
+  // namespace durable on the meta server.
+  Status Sync();
+
+  std::vector<ServerStatus> ServerStatuses();
+
+ private:
+  FileSystem(const ClientOptions& options) : options_(options) {}
+
+  ClientOptions options_;
+  std::unique_ptr<MetaClient> meta_;
+  std::unique_ptr<DataClient> data_;
+  proto::GetMapRsp map_;
+  std::set<uint32_t> written_servers_;
+};
+
+}  // namespace dfs::client

@@ -1,0 +1,227 @@
+// The wire schema: every request and reply between clients and servers.
+// The format is written down in docs/wire-protocol.md; keep them in step.
+//
+// A message is a multipart ZeroMQ message. Frame 0 is a msgpack map
+//   {"v": kProtocolVersion, "op": Op, "id": request id,
+//    "code": status code (replies), "error": message (replies), "body": {...}}
+// where "body" is the operation's Req/Rsp struct as a msgpack map keyed by
+// field name. Block operations add two raw frames: packed BlockRecords
+// (block_records.h) and the concatenated block data.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "core/common/status.h"
+#include "transport/message.h"
+
+namespace dfs::proto {
+
+inline constexpr int kProtocolVersion = 1;
+
+// Operation ids are stable and never reused.
+enum class Op : int {
+  // meta server
+  kGetMap = 1,
+  kLookup = 2,
+  kCreate = 3,
+  kMkdir = 4,
+  kReaddir = 5,
+  kUnlink = 6,
+  kRmdir = 7,
+  kRename = 8,
+  kCommit = 9,
+  kListFiles = 10,
+  kSync = 11,
+  // data servers
+  kWriteBlocks = 100,
+  kReadBlocks = 101,
+  kDeleteFile = 102,
+  kFlush = 103,
+  kServerStat = 104,
+};
+
+enum class FileType : int { kFile = 1, kDirectory = 2 };
+
+// Metadata of one inode, as the meta server returns it.
+struct Attr {
+  uint64_t fid = 0;             // never reused
+  int type = 0;                 // FileType
+  std::string name;             // last path component (Readdir)
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint32_t nlink = 1;
+  uint64_t placement_seed = 0;  // FNV-1a 64 of the path at creation
+  uint32_t stripe_width = 0;    // data servers at creation
+  uint32_t block_size = 0;
+  uint64_t generation = 0;      // write generation of the last open-for-write
+  // Blocks written before this generation are dead (the file was truncated
+  // after them): they read as zeros even if a holder missed the truncate.
+  uint64_t truncate_generation = 0;
+  MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink,
+                     placement_seed, stripe_width, block_size, generation, truncate_generation);
+};
+
+struct Empty {
+  template <typename Packer>
+  void msgpack_pack(Packer& pk) const {
+    pk.pack_map(0);
+  }
+  void msgpack_unpack(const msgpack::object& o) {
+    if (o.type != msgpack::type::MAP && o.type != msgpack::type::NIL) throw msgpack::type_error();
+  }
+};
+
+struct GetMapRsp {
+  std::string cluster_id;
+  std::vector<std::string> servers;  // endpoint of data server i at position i
+  uint32_t block_size = 0;           // default for new files
+  MSGPACK_DEFINE_MAP(cluster_id, servers, block_size);
+};
+
+struct PathReq {
+  std::string path;
+  MSGPACK_DEFINE_MAP(path);
+};
+
+// Creates a file, or truncates an existing one to 0 (a new write generation).
+struct CreateReq {
+  std::string path;
+  uint32_t block_size = 0;  // 0: the cluster default
+  uint32_t mode = 0644;
+  bool exclusive = false;   // fail if it exists
+  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive);
+};
+
+struct MkdirReq {
+  std::string path;
+  bool parents = false;
+  uint32_t mode = 0755;
+  MSGPACK_DEFINE_MAP(path, parents, mode);
+};
+
+struct ReaddirReq {
+  std::string path;
+  std::string after;  // page cursor: names greater than this
+  uint32_t limit = 1000;
+  MSGPACK_DEFINE_MAP(path, after, limit);
+};
+
+struct ReaddirRsp {
+  std::vector<Attr> entries;
+  bool more = false;
+  MSGPACK_DEFINE_MAP(entries, more);
+};
+
+struct RenameReq {
+  std::string src;
+  std::string dst;
+  MSGPACK_DEFINE_MAP(src, dst);
+};
+
+// Size moves only after the blocks are on both replicas (commit after data).
+struct CommitReq {
+  uint64_t fid = 0;
+  uint64_t generation = 0;
+  uint64_t size = 0;
+  MSGPACK_DEFINE_MAP(fid, generation, size);
+};
+
+struct ListFilesReq {
+  uint64_t after_fid = 0;
+  uint32_t limit = 1000;
+  MSGPACK_DEFINE_MAP(after_fid, limit);
+};
+
+struct ListFilesRsp {
+  std::vector<Attr> files;  // name holds the full path
+  bool more = false;
+  MSGPACK_DEFINE_MAP(files, more);
+};
+
+// Identifies one file's blocks on one data server.
+struct BlockBatchReq {
+  uint64_t fid = 0;
+  uint64_t placement_seed = 0;
+  uint32_t stripe_width = 0;
+  uint32_t block_size = 0;
+  uint32_t server = 0;  // the index the client believes it is talking to
+  MSGPACK_DEFINE_MAP(fid, placement_seed, stripe_width, block_size, server);
+};
+
+struct FileReq {
+  uint64_t fid = 0;
+  MSGPACK_DEFINE_MAP(fid);
+};
+
+struct ServerStatRsp {
+  uint32_t index = 0;
+  std::string cluster_id;
+  std::string state;  // "up", "rebuilding"
+  uint64_t files = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+  uint64_t disk_free = 0;
+  uint64_t disk_total = 0;
+  MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total);
+};
+
+// A decoded frame 0. Keeps the unpacked buffer alive for `body`.
+struct Header {
+  int version = 0;
+  Op op{};
+  uint64_t id = 0;
+  Code code = Code::kOk;
+  std::string error;
+  msgpack::object body;
+  std::shared_ptr<msgpack::object_handle> handle;
+};
+
+// Decodes frame 0 with bounded msgpack limits; never throws.
+Result<Header> DecodeHeader(const transport::Message& message);
+
+std::string PackHeader(Op op, uint64_t id, const Status& status,
+                       const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& body);
+
+template <typename Body>
+transport::Message Encode(Op op, uint64_t id, const Body& body, std::vector<std::string> payload = {},
+                          const Status& status = Status::Ok()) {
+  transport::Message m;
+  m.frames.reserve(1 + payload.size());
+  m.frames.push_back(PackHeader(op, id, status,
+                                [&](msgpack::packer<msgpack::sbuffer>& pk) { pk.pack(body); }));
+  for (auto& p : payload) m.frames.push_back(std::move(p));
+  return m;
+}
+
+transport::Message EncodeError(Op op, uint64_t id, const Status& status);
+
+template <typename Body>
+Status DecodeBody(const Header& header, Body* out) {
+  try {
+    header.body.convert(*out);
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("malformed message body: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+// Decodes a reply: its status, then its body.
+template <typename Body>
+Status DecodeReply(const transport::Message& reply, Body* out) {
+  auto header = DecodeHeader(reply);
+  if (!header.ok()) return header.status();
+  if (header->code != Code::kOk) return Status(header->code, header->error);
+  return DecodeBody(*header, out);
+}
+
+}  // namespace dfs::proto

@@ -1,0 +1,398 @@
+#include "core/data/block_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/common/checksum.h"
+#include "core/common/placement.h"
+
+namespace dfs::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kIdxMagic[8] = {'D', 'F', 'S', 'I', 'D', 'X', '0', '1'};
+constexpr size_t kIdxHeader = 32;
+constexpr size_t kIdxRecord = 16;
+constexpr size_t kMaxOpenFiles = 256;
+
+struct IdxHeader {
+  char magic[8];
+  uint64_t fid;
+  uint64_t placement_seed;
+  uint32_t block_size;
+  uint32_t stripe_width;
+};
+static_assert(sizeof(IdxHeader) == kIdxHeader);
+
+struct IdxRecord {
+  uint32_t crc;
+  uint32_t length;
+  uint64_t version;  // 0: no block in this slot
+};
+static_assert(sizeof(IdxRecord) == kIdxRecord);
+
+std::string Errno(const std::string& what) { return what + ": " + strerror(errno); }
+
+Status IoError(const std::string& what) {
+  if (errno == ENOSPC || errno == EDQUOT) return Status(Code::kResourceExhausted, Errno(what));
+  return Internal(Errno(what));
+}
+
+Status PwriteAll(int fd, const char* p, size_t n, off_t off, const std::string& what) {
+  while (n > 0) {
+    ssize_t w = pwrite(fd, p, n, off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return IoError(what);
+    }
+    p += w;
+    n -= w;
+    off += w;
+  }
+  return Status::Ok();
+}
+
+// Reads up to n bytes; bytes past the end of the file read as zeros.
+Status PreadAll(int fd, char* p, size_t n, off_t off, const std::string& what) {
+  while (n > 0) {
+    ssize_t r = pread(fd, p, n, off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return IoError(what);
+    }
+    if (r == 0) {
+      memset(p, 0, n);
+      break;
+    }
+    p += r;
+    n -= r;
+    off += r;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, const std::string& cluster_id,
+                                                     uint32_t index) {
+  std::error_code ec;
+  fs::create_directories(dir + "/blocks", ec);
+  if (!ec) fs::create_directories(dir + "/trash", ec);
+  if (ec) return InvalidArgument("cannot create data directory " + dir + ": " + ec.message());
+  std::string stamp_path = dir + "/STAMP";
+  std::string want = cluster_id + " " + std::to_string(index);
+  std::ifstream in(stamp_path);
+  if (in) {
+    std::string have;
+    std::getline(in, have);
+    if (have != want) {
+      return Status(Code::kFailedPrecondition,
+                    dir + " belongs to cluster/server '" + have + "', not '" + want +
+                        "': refusing to use it (give this server its own directory)");
+    }
+  } else {
+    std::string tmp = stamp_path + ".tmp";
+    std::ofstream out(tmp);
+    out << want << "\n";
+    out.close();
+    if (!out || rename(tmp.c_str(), stamp_path.c_str()) != 0) {
+      return Internal("cannot write " + stamp_path);
+    }
+  }
+  return std::unique_ptr<BlockStore>(new BlockStore(dir, index));
+}
+
+BlockStore::~BlockStore() {
+  (void)Flush();
+  while (!lru_.empty()) Close(lru_.back());
+}
+
+std::string BlockStore::FilePath(uint64_t fid, const char* ext) const {
+  char sub[8];
+  snprintf(sub, sizeof sub, "%02x", static_cast<unsigned>(fid & 0xff));
+  return dir_ + "/blocks/" + sub + "/" + std::to_string(fid) + ext;
+}
+
+Status BlockStore::CheckKey(const FileKey& key) const {
+  if (key.stripe_width < 2 || key.stripe_width > 65536) {
+    return InvalidArgument("stripe width " + std::to_string(key.stripe_width) + " out of range");
+  }
+  if (index_ >= key.stripe_width) {
+    return InvalidArgument("server " + std::to_string(index_) + " is not in a stripe of width " +
+                           std::to_string(key.stripe_width));
+  }
+  if (key.block_size < 64 || key.block_size > (4u << 20)) {
+    return InvalidArgument("block size " + std::to_string(key.block_size) + " out of range");
+  }
+  return Status::Ok();
+}
+
+void BlockStore::Close(uint64_t fid) {
+  auto it = open_.find(fid);
+  if (it == open_.end()) return;
+  for (int fd : {it->second.dat, it->second.idx}) {
+    if (dirty_.erase(fd)) fdatasync(fd);
+    close(fd);
+  }
+  lru_.erase(it->second.lru);
+  open_.erase(it);
+}
+
+Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
+  auto it = open_.find(key.fid);
+  if (it != open_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    if (it->second.block_size != key.block_size) {
+      return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
+                             std::to_string(it->second.block_size) + ", not " + std::to_string(key.block_size));
+    }
+    return &it->second;
+  }
+  while (open_.size() >= kMaxOpenFiles) Close(lru_.back());
+
+  std::string idx_path = FilePath(key.fid, ".idx");
+  std::string dat_path = FilePath(key.fid, ".dat");
+  int flags = O_RDWR | O_CLOEXEC;
+  int idx = open(idx_path.c_str(), flags);
+  if (idx < 0 && errno == ENOENT && create) {
+    std::error_code ec;
+    fs::create_directories(fs::path(idx_path).parent_path(), ec);
+    idx = open(idx_path.c_str(), flags | O_CREAT | O_EXCL, 0644);
+    if (idx >= 0) {
+      IdxHeader h{};
+      memcpy(h.magic, kIdxMagic, sizeof h.magic);
+      h.fid = key.fid;
+      h.placement_seed = key.placement_seed;
+      h.block_size = key.block_size;
+      h.stripe_width = key.stripe_width;
+      Status st = PwriteAll(idx, reinterpret_cast<const char*>(&h), sizeof h, 0, idx_path);
+      if (!st.ok()) {
+        close(idx);
+        unlink(idx_path.c_str());
+        return st;
+      }
+      dirty_.insert(idx);
+    }
+  }
+  if (idx < 0) {
+    if (errno == ENOENT) return NotFound("file id " + std::to_string(key.fid));
+    return IoError("open " + idx_path);
+  }
+  IdxHeader h{};
+  Status st = PreadAll(idx, reinterpret_cast<char*>(&h), sizeof h, 0, idx_path);
+  if (!st.ok() || memcmp(h.magic, kIdxMagic, sizeof h.magic) != 0 || h.fid != key.fid) {
+    close(idx);
+    return DataLoss(idx_path + ": bad index header");
+  }
+  if (h.block_size != key.block_size) {
+    close(idx);
+    return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
+                           std::to_string(h.block_size) + ", not " + std::to_string(key.block_size));
+  }
+  int dat = open(dat_path.c_str(), flags | O_CREAT, 0644);
+  if (dat < 0) {
+    close(idx);
+    return IoError("open " + dat_path);
+  }
+  lru_.push_front(key.fid);
+  OpenFile& f = open_[key.fid];
+  f.dat = dat;
+  f.idx = idx;
+  f.block_size = h.block_size;
+  f.lru = lru_.begin();
+  return &f;
+}
+
+Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  // Validate the whole batch before touching the disk.
+  uint64_t total = 0;
+  for (const BlockRecord& r : records) {
+    if (r.length > key.block_size) {
+      return InvalidArgument("block " + std::to_string(r.index) + " is longer than the block size");
+    }
+    if (r.version == 0) return InvalidArgument("block " + std::to_string(r.index) + " has version 0");
+    if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, r.index)) {
+      return InvalidArgument("block " + std::to_string(r.index) + " of file id " + std::to_string(key.fid) +
+                             " does not belong on server " + std::to_string(index_));
+    }
+    total += r.length;
+  }
+  if (total != data.size()) {
+    return InvalidArgument("batch data is " + std::to_string(data.size()) + " bytes, records say " +
+                           std::to_string(total));
+  }
+  uint64_t offset = 0;
+  for (const BlockRecord& r : records) {
+    if (Crc32c(data.data() + offset, r.length) != r.crc) {
+      return DataLoss("block " + std::to_string(r.index) + " of file id " + std::to_string(key.fid) +
+                      " arrived with a bad checksum");
+    }
+    offset += r.length;
+  }
+  DFS_ASSIGN_OR_RETURN(OpenFile * f, Get(key, true));
+
+  // Runs of consecutive slots become one data write and one index write.
+  size_t i = 0;
+  offset = 0;
+  while (i < records.size()) {
+    uint64_t first_slot = LocalSlot(key.placement_seed, key.stripe_width, index_, records[i].index);
+    size_t j = i + 1;
+    uint64_t run_bytes = records[i].length;
+    while (j < records.size() && records[j - 1].length == key.block_size &&
+           LocalSlot(key.placement_seed, key.stripe_width, index_, records[j].index) == first_slot + (j - i)) {
+      run_bytes += records[j].length;
+      ++j;
+    }
+    size_t n = j - i;
+    std::vector<IdxRecord> old(n);
+    DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(old.data()), n * kIdxRecord,
+                                 kIdxHeader + first_slot * kIdxRecord, "read index"));
+    bool any_newer = false;
+    for (size_t k = 0; k < n; ++k) any_newer |= old[k].version > records[i + k].version;
+    std::vector<IdxRecord> fresh(n);
+    for (size_t k = 0; k < n; ++k) fresh[k] = {records[i + k].crc, records[i + k].length, records[i + k].version};
+    if (!any_newer) {
+      DFS_RETURN_IF_ERROR(PwriteAll(f->dat, data.data() + offset, run_bytes,
+                                    static_cast<off_t>(first_slot * key.block_size), "write blocks"));
+      DFS_RETURN_IF_ERROR(PwriteAll(f->idx, reinterpret_cast<const char*>(fresh.data()), n * kIdxRecord,
+                                    kIdxHeader + first_slot * kIdxRecord, "write index"));
+    } else {
+      // A newer version is already here: keep it, write only the others.
+      uint64_t off = offset;
+      for (size_t k = 0; k < n; ++k) {
+        if (old[k].version <= fresh[k].version) {
+          DFS_RETURN_IF_ERROR(PwriteAll(f->dat, data.data() + off, fresh[k].length,
+                                        static_cast<off_t>((first_slot + k) * key.block_size), "write block"));
+          DFS_RETURN_IF_ERROR(PwriteAll(f->idx, reinterpret_cast<const char*>(&fresh[k]), kIdxRecord,
+                                        kIdxHeader + (first_slot + k) * kIdxRecord, "write index"));
+        }
+        off += fresh[k].length;
+      }
+    }
+    offset += run_bytes;
+    i = j;
+  }
+  dirty_.insert(f->dat);
+  dirty_.insert(f->idx);
+  return Status::Ok();
+}
+
+Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  auto opened = Get(key, false);
+  if (!opened.ok()) {
+    if (opened.status().code() != Code::kNotFound) return opened.status();
+    for (BlockRecord& r : *records) {
+      r.state = static_cast<uint32_t>(BlockState::kMissing);
+      r.version = r.crc = r.length = 0;
+    }
+    return Status::Ok();
+  }
+  OpenFile* f = *opened;
+  std::string block;
+  size_t i = 0;
+  while (i < records->size()) {
+    auto& recs = *records;
+    if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, recs[i].index)) {
+      return InvalidArgument("block " + std::to_string(recs[i].index) + " of file id " +
+                             std::to_string(key.fid) + " does not belong on server " + std::to_string(index_));
+    }
+    uint64_t first_slot = LocalSlot(key.placement_seed, key.stripe_width, index_, recs[i].index);
+    size_t j = i + 1;
+    size_t max_run = std::max<size_t>(1, (4u << 20) / key.block_size);
+    while (j < recs.size() && j - i < max_run && HoldsBlock(key.placement_seed, key.stripe_width, index_, recs[j].index) &&
+           LocalSlot(key.placement_seed, key.stripe_width, index_, recs[j].index) == first_slot + (j - i)) {
+      ++j;
+    }
+    size_t n = j - i;
+    std::vector<IdxRecord> idx(n);
+    DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(idx.data()), n * kIdxRecord,
+                                 kIdxHeader + first_slot * kIdxRecord, "read index"));
+    block.resize(n * key.block_size);
+    DFS_RETURN_IF_ERROR(PreadAll(f->dat, block.data(), block.size(),
+                                 static_cast<off_t>(first_slot * key.block_size), "read blocks"));
+    for (size_t k = 0; k < n; ++k) {
+      BlockRecord& r = recs[i + k];
+      const IdxRecord& x = idx[k];
+      r.version = x.version;
+      r.crc = x.crc;
+      r.length = x.length;
+      const char* p = block.data() + k * key.block_size;
+      if (x.version == 0 || x.length > key.block_size) {
+        r.state = static_cast<uint32_t>(BlockState::kMissing);
+        r.version = r.crc = r.length = 0;
+      } else if (Crc32c(p, x.length) != x.crc) {
+        r.state = static_cast<uint32_t>(BlockState::kCorrupt);
+      } else {
+        r.state = static_cast<uint32_t>(BlockState::kOk);
+        if (r.flags & kWantData) data->append(p, x.length);
+      }
+    }
+    i = j;
+  }
+  return Status::Ok();
+}
+
+Status BlockStore::Delete(uint64_t fid) {
+  Close(fid);
+  for (const char* ext : {".dat", ".idx"}) {
+    std::string from = FilePath(fid, ext);
+    std::string to = dir_ + "/trash/" + std::to_string(fid) + ext;
+    if (rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) return IoError("move " + from + " to trash");
+  }
+  return Status::Ok();
+}
+
+Status BlockStore::Flush() {
+  Status result;
+  for (int fd : dirty_) {
+    if (fdatasync(fd) != 0 && result.ok()) result = IoError("fdatasync");
+  }
+  dirty_.clear();
+  return result;
+}
+
+Result<StoreStats> BlockStore::Stats() {
+  StoreStats s;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_ + "/blocks", ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto path = it->path();
+    if (path.extension() == ".dat") {
+      ++s.files;
+      s.bytes += it->file_size(ec);
+    } else if (path.extension() == ".idx") {
+      uint64_t size = it->file_size(ec);
+      if (size > kIdxHeader) {
+        // Count filled slots.
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+          std::vector<IdxRecord> recs((size - kIdxHeader) / kIdxRecord);
+          if (PreadAll(fd, reinterpret_cast<char*>(recs.data()), recs.size() * kIdxRecord, kIdxHeader, "").ok()) {
+            for (const auto& r : recs) s.blocks += r.version != 0;
+          }
+          close(fd);
+        }
+      }
+    }
+  }
+  struct statvfs v;
+  if (statvfs(dir_.c_str(), &v) == 0) {
+    s.disk_free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+    s.disk_total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
+  }
+  return s;
+}
+
+}  // namespace dfs::data

@@ -1,0 +1,91 @@
+// BlockStore: one data server's blocks on local disk (docs/block-format.md).
+//
+// Per file, two local files under blocks/<fid mod 256>/: <fid>.dat holds this
+// server's blocks of the file packed in block order (local slot k at offset
+// k * block_size, see LocalSlot), and <fid>.idx holds a 32-byte header and a
+// 16-byte record per slot: CRC32C, length and version. A sequential write of
+// a file is a sequential write here; overhead is 16 bytes per block.
+//
+// Every block is verified against its checksum when it arrives and when it is
+// read. A write never replaces a block with an older version. Writes go to the
+// page cache (they survive kill -9 of the server); Flush() makes them durable.
+// Thread-safety: none; the data server calls it from its loop thread.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/common/block_records.h"
+#include "core/common/status.h"
+
+namespace dfs::data {
+
+// What identifies a file's blocks on a server, sent with every batch.
+struct FileKey {
+  uint64_t fid = 0;
+  uint64_t placement_seed = 0;
+  uint32_t stripe_width = 0;
+  uint32_t block_size = 0;
+};
+
+struct StoreStats {
+  uint64_t files = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+  uint64_t disk_free = 0;
+  uint64_t disk_total = 0;
+};
+
+class BlockStore {
+ public:
+  // Opens `dir`, stamping it for (cluster_id, index) if new; refuses a
+  // directory stamped for another cluster or index.
+  static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir, const std::string& cluster_id,
+                                                  uint32_t index);
+  ~BlockStore();
+
+  uint32_t index() const { return index_; }
+
+  // Stores blocks: `records` (index, version, crc, length) with their data
+  // concatenated in `data`. REQUIRES: every block is held by this server.
+  Status Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data);
+
+  // Fills state, version, crc and length of each record (index and flags
+  // set) and appends the data of verified blocks flagged kWantData to `data`.
+  Status Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data);
+
+  // Moves a file's blocks to the trash area.
+  Status Delete(uint64_t fid);
+
+  // fdatasync of everything written since the last Flush.
+  Status Flush();
+
+  Result<StoreStats> Stats();
+
+ private:
+  struct OpenFile {
+    int dat = -1;
+    int idx = -1;
+    uint32_t block_size = 0;
+    std::list<uint64_t>::iterator lru;
+  };
+
+  BlockStore(std::string dir, uint32_t index) : dir_(std::move(dir)), index_(index) {}
+  std::string FilePath(uint64_t fid, const char* ext) const;
+  Result<OpenFile*> Get(const FileKey& key, bool create);
+  void Close(uint64_t fid);
+  Status CheckKey(const FileKey& key) const;
+
+  std::string dir_;
+  uint32_t index_;
+  std::unordered_map<uint64_t, OpenFile> open_;
+  std::list<uint64_t> lru_;  // most recently used first
+  std::unordered_set<int> dirty_;
+};
+
+}  // namespace dfs::data

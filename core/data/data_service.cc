@@ -1,0 +1,126 @@
+#include "core/data/data_service.h"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "core/common/block_records.h"
+#include "core/common/protocol.h"
+#include "transport/channel.h"
+#include "transport/server_loop.h"
+
+namespace dfs::data {
+namespace {
+
+using proto::Op;
+
+constexpr size_t kMaxBatchRecords = 1 << 20;
+
+FileKey KeyOf(const proto::BlockBatchReq& r) {
+  return FileKey{r.fid, r.placement_seed, r.stripe_width, r.block_size};
+}
+
+}  // namespace
+
+transport::Message DataService::Handle(transport::Message&& request) {
+  auto header = proto::DecodeHeader(request);
+  if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
+  const proto::Header& h = *header;
+  auto fail = [&](const Status& st) { return proto::EncodeError(h.op, h.id, st); };
+  switch (h.op) {
+    case Op::kWriteBlocks:
+    case Op::kReadBlocks: {
+      proto::BlockBatchReq req;
+      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (req.server != store_->index()) {
+        return fail(Status(Code::kFailedPrecondition, "this is data server " + std::to_string(store_->index()) +
+                                                          ", not " + std::to_string(req.server)));
+      }
+      bool write = h.op == Op::kWriteBlocks;
+      if (request.frames.size() != (write ? 3u : 2u)) {
+        return fail(InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames"));
+      }
+      auto records = UnpackRecords(request.frames[1], kMaxBatchRecords);
+      if (!records.ok()) return fail(records.status());
+      if (write) {
+        Status st = store_->Write(KeyOf(req), *records, request.frames[2]);
+        if (!st.ok()) return fail(st);
+        return proto::Encode(h.op, h.id, proto::Empty{});
+      }
+      std::string data;
+      Status st = store_->Read(KeyOf(req), &*records, &data);
+      if (!st.ok()) return fail(st);
+      return proto::Encode(h.op, h.id, proto::Empty{}, {PackRecords(*records), std::move(data)});
+    }
+    case Op::kDeleteFile: {
+      proto::FileReq req;
+      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (Status st = store_->Delete(req.fid); !st.ok()) return fail(st);
+      return proto::Encode(h.op, h.id, proto::Empty{});
+    }
+    case Op::kFlush: {
+      if (Status st = store_->Flush(); !st.ok()) return fail(st);
+      return proto::Encode(h.op, h.id, proto::Empty{});
+    }
+    case Op::kServerStat: {
+      auto stats = store_->Stats();
+      if (!stats.ok()) return fail(stats.status());
+      proto::ServerStatRsp rsp;
+      rsp.index = store_->index();
+      rsp.cluster_id = cluster_id_;
+      rsp.state = "up";
+      rsp.files = stats->files;
+      rsp.blocks = stats->blocks;
+      rsp.bytes = stats->bytes;
+      rsp.disk_free = stats->disk_free;
+      rsp.disk_total = stats->disk_total;
+      return proto::Encode(h.op, h.id, rsp);
+    }
+    default:
+      return fail(InvalidArgument("unknown operation " + std::to_string(static_cast<int>(h.op)) +
+                                  " for a data server"));
+  }
+}
+
+Status RunDataServer(const DataServerOptions& options) {
+  std::signal(SIGTERM, [](int) { transport::ServerLoop::RequestStop(); });
+  std::signal(SIGINT, [](int) { transport::ServerLoop::RequestStop(); });
+
+  // Learn the cluster id and this server's endpoint from the meta server.
+  proto::GetMapRsp map;
+  {
+    transport::Channel meta(options.meta, {/*connect_timeout_ms=*/1000, /*reply_timeout_ms=*/5000});
+    bool said = false;
+    while (true) {
+      auto reply = meta.Call(proto::Encode(Op::kGetMap, 1, proto::Empty{}));
+      if (reply.ok()) {
+        Status st = proto::DecodeReply(*reply, &map);
+        if (!st.ok()) return st.WithContext("meta server " + options.meta);
+        break;
+      }
+      if (!said) {
+        fprintf(stderr, "dfs data %u: waiting for the meta server at %s\n", options.index, options.meta.c_str());
+        said = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+  if (options.index >= map.servers.size()) {
+    return InvalidArgument("--index " + std::to_string(options.index) + " is not in the cluster: the meta server at " +
+                           options.meta + " knows " + std::to_string(map.servers.size()) + " data servers (0.." +
+                           std::to_string(map.servers.size() - 1) + ")");
+  }
+  std::string listen = options.listen.empty() ? map.servers[options.index] : options.listen;
+  DFS_ASSIGN_OR_RETURN(auto store, BlockStore::Open(options.dir, map.cluster_id, options.index));
+
+  transport::ServerLoop loop;
+  DFS_RETURN_IF_ERROR(loop.Bind(listen));
+  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index,
+          map.cluster_id.c_str(), options.dir.c_str(), listen.c_str());
+  DataService service(store.get(), map.cluster_id);
+  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
+  fprintf(stderr, "dfs data %u: stopped\n", options.index);
+  return Status::Ok();
+}
+
+}  // namespace dfs::data

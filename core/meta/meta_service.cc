@@ -1,0 +1,129 @@
+#include "core/meta/meta_service.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "core/common/path.h"
+#include "core/common/protocol.h"
+#include "transport/server_loop.h"
+
+namespace dfs::meta {
+namespace {
+
+using proto::Op;
+
+template <typename Req, typename Fn>
+transport::Message Serve(const proto::Header& h, Fn&& fn) {
+  Req req;
+  Status st = proto::DecodeBody(h, &req);
+  if (!st.ok()) return proto::EncodeError(h.op, h.id, st);
+  auto result = fn(req);
+  if (!result.ok()) return proto::EncodeError(h.op, h.id, result.status());
+  return proto::Encode(h.op, h.id, *result);
+}
+
+// Normalises a path from the wire; the client has done it already, but the
+// server trusts no peer.
+Result<std::string> WirePath(const std::string& path) { return NormalizePath(path); }
+
+}  // namespace
+
+transport::Message MetaService::Handle(transport::Message&& request) {
+  auto header = proto::DecodeHeader(request);
+  if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
+  const proto::Header& h = *header;
+  switch (h.op) {
+    case Op::kGetMap:
+      return Serve<proto::Empty>(h, [&](const proto::Empty&) -> Result<proto::GetMapRsp> {
+        const ClusterConfig& c = store_->config();
+        return proto::GetMapRsp{c.cluster_id, c.servers, c.block_size};
+      });
+    case Op::kLookup:
+      return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->Lookup(p);
+      });
+    case Op::kCreate:
+      return Serve<proto::CreateReq>(h, [&](const proto::CreateReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->Create(p, r.block_size, r.mode, r.exclusive);
+      });
+    case Op::kMkdir:
+      return Serve<proto::MkdirReq>(h, [&](const proto::MkdirReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->Mkdir(p, r.parents, r.mode);
+      });
+    case Op::kReaddir:
+      return Serve<proto::ReaddirReq>(h, [&](const proto::ReaddirReq& r) -> Result<proto::ReaddirRsp> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->Readdir(p, r.after, r.limit);
+      });
+    case Op::kUnlink:
+      return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->Unlink(p);
+      });
+    case Op::kRmdir:
+      return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Empty> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(store_->Rmdir(p));
+        return proto::Empty{};
+      });
+    case Op::kRename:
+      return Serve<proto::RenameReq>(h, [&](const proto::RenameReq& r) -> Result<proto::Empty> {
+        DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
+        DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
+        DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
+        return proto::Empty{};
+      });
+    case Op::kCommit:
+      return Serve<proto::CommitReq>(h, [&](const proto::CommitReq& r) -> Result<proto::Attr> {
+        return store_->Commit(r.fid, r.generation, r.size);
+      });
+    case Op::kListFiles:
+      return Serve<proto::ListFilesReq>(h, [&](const proto::ListFilesReq& r) -> Result<proto::ListFilesRsp> {
+        return store_->ListFiles(r.after_fid, r.limit);
+      });
+    case Op::kSync:
+      return Serve<proto::Empty>(h, [&](const proto::Empty&) -> Result<proto::Empty> {
+        DFS_RETURN_IF_ERROR(store_->Sync());
+        return proto::Empty{};
+      });
+    default:
+      return proto::EncodeError(h.op, h.id,
+                                InvalidArgument("unknown operation " + std::to_string(static_cast<int>(h.op)) +
+                                                " for the meta server"));
+  }
+}
+
+Status RunMetaServer(const MetaServerOptions& options) {
+  DFS_ASSIGN_OR_RETURN(auto store, MetaStore::Open(options.dir));
+  if (!options.data_servers.empty()) {
+    const auto& stored = store->config().servers;
+    if (!stored.empty() && options.data_servers.size() < stored.size()) {
+      return InvalidArgument("--data-servers lists " + std::to_string(options.data_servers.size()) +
+                             " servers but the cluster has " + std::to_string(stored.size()) +
+                             "; servers cannot be removed");
+    }
+    DFS_RETURN_IF_ERROR(store->SetServers(options.data_servers));
+  }
+  if (store->config().servers.size() < 2) {
+    return InvalidArgument("a cluster needs at least 2 data servers (--data-servers EP0,EP1,...); " +
+                           std::to_string(store->config().servers.size()) + " given");
+  }
+  if (options.block_size) DFS_RETURN_IF_ERROR(store->SetDefaultBlockSize(options.block_size));
+
+  transport::ServerLoop loop;
+  DFS_RETURN_IF_ERROR(loop.Bind(options.listen));
+  std::signal(SIGTERM, [](int) { transport::ServerLoop::RequestStop(); });
+  std::signal(SIGINT, [](int) { transport::ServerLoop::RequestStop(); });
+  fprintf(stderr, "dfs meta: cluster %s, %zu data servers, listening on %s\n",
+          store->config().cluster_id.c_str(), store->config().servers.size(), options.listen.c_str());
+  MetaService service(store.get());
+  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
+  (void)store->Sync();
+  fprintf(stderr, "dfs meta: stopped\n");
+  return Status::Ok();
+}
+
+}  // namespace dfs::meta

@@ -1,0 +1,34 @@
+// MetaService: the meta server's request handler. It only decodes a request,
+// calls the MetaStore, and encodes the reply; malformed requests get an error
+// reply. It never throws.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/meta/meta_store.h"
+#include "transport/message.h"
+
+namespace dfs::meta {
+
+class MetaService {
+ public:
+  explicit MetaService(MetaStore* store) : store_(store) {}
+  transport::Message Handle(transport::Message&& request);
+
+ private:
+  MetaStore* store_;
+};
+
+struct MetaServerOptions {
+  std::string dir;
+  std::string listen;
+  std::vector<std::string> data_servers;  // empty: use the stored map
+  uint32_t block_size = 0;                // 0: keep the stored default (512)
+};
+
+// Runs the meta server until SIGINT/SIGTERM. Returns why it could not start.
+Status RunMetaServer(const MetaServerOptions& options);
+
+}  // namespace dfs::meta

@@ -1,0 +1,72 @@
+// MetaStore: the namespace (inodes, directories), the data server map and the
+// cluster-wide counters, kept in SQLite (WAL) under the meta server's
+// directory. It survives kill -9: every mutation is one SQLite transaction.
+// Paths given to it are already normalised (core/common/path.h).
+// Thread-safety: none; the meta server calls it from its one loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/common/protocol.h"
+#include "core/common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dfs::meta {
+
+using proto::Attr;
+
+struct ClusterConfig {
+  std::string cluster_id;
+  std::vector<std::string> servers;
+  uint32_t block_size = 512;
+};
+
+class MetaStore {
+ public:
+  // Opens or creates the store in `dir`/meta.db.
+  static Result<std::unique_ptr<MetaStore>> Open(const std::string& dir);
+  ~MetaStore();
+
+  const ClusterConfig& config() const { return config_; }
+  // Stores the data server map (endpoint of server i at position i).
+  Status SetServers(const std::vector<std::string>& servers);
+  Status SetDefaultBlockSize(uint32_t block_size);
+
+  Result<Attr> Lookup(const std::string& path);
+  Result<Attr> Create(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive);
+  Result<Attr> Mkdir(const std::string& path, bool parents, uint32_t mode);
+  Result<proto::ReaddirRsp> Readdir(const std::string& path, const std::string& after, uint32_t limit);
+  Result<Attr> Unlink(const std::string& path);
+  Status Rmdir(const std::string& path);
+  Status Rename(const std::string& src, const std::string& dst);
+  Result<Attr> Commit(uint64_t fid, uint64_t generation, uint64_t size);
+  // Files in fid order after `after_fid`, each with its full path in `name`.
+  Result<proto::ListFilesRsp> ListFiles(uint64_t after_fid, uint32_t limit);
+  // Makes every committed change durable on disk (a WAL checkpoint).
+  Status Sync();
+
+ private:
+  explicit MetaStore(sqlite3* db) : db_(db) {}
+  Status Init();
+  Status Exec(const char* sql);
+  sqlite3_stmt* Prepare(const char* sql);
+  Result<Attr> Resolve(const std::string& path);
+  Result<Attr> Child(uint64_t parent, const std::string& name);
+  Result<Attr> ByFid(uint64_t fid);
+  Status Insert(uint64_t parent, const std::string& name, const Attr& attr);
+  Status SaveCounters();
+  Result<std::string> PathOf(uint64_t fid);
+  uint64_t NextGeneration() { return next_generation_++; }
+
+  sqlite3* db_;
+  ClusterConfig config_;
+  uint64_t next_fid_ = 2;  // fid 1 is the root
+  uint64_t next_generation_ = 1;
+  std::vector<std::pair<std::string, sqlite3_stmt*>> statements_;
+};
+
+}  // namespace dfs::meta

@@ -1,0 +1,78 @@
+#include "transport/server_loop.h"
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "transport/socket.h"
+
+namespace dfs::transport {
+
+std::atomic<bool> ServerLoop::stop_{false};
+
+ServerLoop::ServerLoop() = default;
+ServerLoop::~ServerLoop() = default;
+
+void ServerLoop::RequestStop() { stop_ = true; }
+
+Status ServerLoop::Bind(const std::string& endpoint) {
+  try {
+    socket_ = std::make_unique<zmq::socket_t>(Context(), zmq::socket_type::router);
+    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxMessageBytes));
+    socket_->set(zmq::sockopt::linger, 0);
+    socket_->set(zmq::sockopt::router_mandatory, 0);
+    socket_->bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Unavailable("cannot listen on " + endpoint + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
+  zmq::pollitem_t item{static_cast<void*>(*socket_), 0, ZMQ_POLLIN, 0};
+  while (!stop_) {
+    int n = 0;
+    try {
+      n = zmq::poll(&item, 1, std::chrono::milliseconds(tick_ms));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    if (n == 0) {
+      if (tick) tick();
+      continue;
+    }
+    // Drain what is queued, then run the tick once.
+    for (int budget = 0; budget < 64 && !stop_; ++budget) {
+      std::vector<zmq::message_t> parts;
+      try {
+        auto got = zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+        if (!got) break;
+      } catch (const zmq::error_t& e) {
+        break;
+      }
+      // Envelope: [identity][empty][frame0][frame1]...
+      if (parts.size() < 3 || parts[1].size() != 0) continue;  // not ours: ignore
+      Message request;
+      request.frames.reserve(parts.size() - 2);
+      for (size_t i = 2; i < parts.size(); ++i) request.frames.emplace_back(parts[i].to_string());
+      Message reply = handler(std::move(request));
+      try {
+        socket_->send(std::move(parts[0]), zmq::send_flags::sndmore);
+        socket_->send(zmq::message_t(), zmq::send_flags::sndmore);
+        for (size_t i = 0; i < reply.frames.size(); ++i) {
+          auto* owned = new std::string(std::move(reply.frames[i]));
+          zmq::message_t frame(
+              owned->data(), owned->size(),
+              [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+          socket_->send(std::move(frame), i + 1 < reply.frames.size() ? zmq::send_flags::sndmore
+                                                                     : zmq::send_flags::none);
+        }
+      } catch (const zmq::error_t&) {
+        // The peer went away; nothing to do.
+      }
+    }
+    if (tick) tick();
+  }
+}
+
+}  // namespace dfs::transport

@@ -1,0 +1,43 @@
+// A request/reply server: binds a ROUTER socket and answers each request with
+// the handler's reply, one at a time, in arrival order. Requests larger than
+// kMaxMessageBytes make libzmq drop the connection; the loop keeps running.
+// Thread-safety: Run() on one thread; RequestStop() from any thread or a
+// signal handler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/common/status.h"
+#include "transport/message.h"
+
+namespace zmq {
+class socket_t;
+}
+
+namespace dfs::transport {
+
+class ServerLoop {
+ public:
+  using Handler = std::function<Message(Message&& request)>;
+  using Tick = std::function<void()>;
+
+  ServerLoop();
+  ~ServerLoop();
+
+  // Binds `endpoint` (tcp://host:port).
+  Status Bind(const std::string& endpoint);
+
+  // Serves until RequestStop(). `tick` runs about every `tick_ms` between requests.
+  void Run(const Handler& handler, const Tick& tick = nullptr, int tick_ms = 200);
+
+  static void RequestStop();
+
+ private:
+  std::unique_ptr<zmq::socket_t> socket_;
+  static std::atomic<bool> stop_;
+};
+
+}  // namespace dfs::transport
