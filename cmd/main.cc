@@ -48,6 +48,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (what.empty() || e.get_exit_code() == 0) return app.exit(e);
+    // Name the word that is not a subcommand rather than "a subcommand is required".
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--meta" || arg == "--timeout") {
+        ++i;
+        continue;
+      }
+      if (arg.empty() || arg[0] == '-') continue;
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands({})) known |= sub->get_name() == arg;
+      if (!known) what = "unknown subcommand '" + arg + "'";
+      break;
+    }
     for (char& c : what) {
       if (c == '\n') c = ' ';
     }

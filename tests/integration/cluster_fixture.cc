@@ -1,0 +1,234 @@
+#include "cluster_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace dfs::testing {
+
+using Clock = std::chrono::steady_clock;
+
+std::string DfsBinary() {
+  const char* bin = getenv("DFS_BIN");
+  return bin && *bin ? bin : "dfs";
+}
+
+CommandResult Run(const std::vector<std::string>& argv, const std::string& input, double timeout_s) {
+  int in[2], out[2], err[2];
+  REQUIRE(pipe2(in, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(err, O_CLOEXEC) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  CommandResult r;
+  size_t written = 0;
+  if (input.empty()) {
+    close(in[1]);
+    in[1] = -1;
+  }
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    struct pollfd fds[3];
+    int n = 0;
+    if (out_open) fds[n++] = {out[0], POLLIN, 0};
+    if (err_open) fds[n++] = {err[0], POLLIN, 0};
+    if (in[1] >= 0) fds[n++] = {in[1], POLLOUT, 0};
+    poll(fds, n, 100);
+    char buf[65536];
+    for (int k = 0; k < n; ++k) {
+      if (!fds[k].revents) continue;
+      if (fds[k].fd == in[1]) {
+        ssize_t w = write(in[1], input.data() + written, input.size() - written);
+        if (w > 0) written += w;
+        if (w < 0 && errno != EAGAIN) written = input.size();
+        if (written == input.size()) {
+          close(in[1]);
+          in[1] = -1;
+        }
+        continue;
+      }
+      ssize_t got = read(fds[k].fd, buf, sizeof buf);
+      if (got <= 0) {
+        (fds[k].fd == out[0] ? out_open : err_open) = false;
+      } else {
+        (fds[k].fd == out[0] ? r.out : r.err).append(buf, got);
+      }
+    }
+    if (Clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      break;
+    }
+  }
+  if (in[1] >= 0) close(in[1]);
+  close(out[0]);
+  close(err[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v = rng();
+    memcpy(&s[i], &v, 8);
+  }
+  for (; i < n; ++i) s[i] = static_cast<char>(rng());
+  return s;
+}
+
+Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args) : meta_args_(meta_args) {
+  char tmpl[] = "/tmp/dfs-cluster-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  meta_port_ = FreePort();
+  for (int i = 0; i < data_servers; ++i) data_ports_.push_back(FreePort());
+  data_pids_.assign(data_servers, 0);
+  StartMeta();
+  for (int i = 0; i < data_servers; ++i) StartData(i);
+  WaitUntilUp();
+}
+
+Cluster::~Cluster() {
+  for (pid_t& pid : data_pids_) Kill(pid, SIGKILL);
+  Kill(meta_pid_, SIGKILL);
+  std::filesystem::remove_all(dir_);
+}
+
+std::string Cluster::meta_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(meta_port_); }
+std::string Cluster::data_endpoint(int i) const { return "tcp://127.0.0.1:" + std::to_string(data_ports_[i]); }
+
+pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv = {DfsBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void Cluster::Kill(pid_t& pid, int sig) {
+  if (pid <= 0) return;
+  kill(pid, sig);
+  int status;
+  waitpid(pid, &status, 0);
+  pid = 0;
+}
+
+void Cluster::StartMeta() {
+  std::string servers;
+  for (int i = 0; i < size(); ++i) servers += (i ? "," : "") + data_endpoint(i);
+  std::vector<std::string> args = {"meta", "--dir", dir_ + "/meta", "--listen", meta_endpoint(), "--data-servers",
+                                   servers};
+  args.insert(args.end(), meta_args_.begin(), meta_args_.end());
+  meta_pid_ = Spawn(args, dir_ + "/meta.log");
+}
+
+void Cluster::KillMeta() { Kill(meta_pid_, SIGKILL); }
+
+void Cluster::StartData(int i) {
+  data_pids_[i] = Spawn({"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
+                         dir_ + "/data" + std::to_string(i)},
+                        dir_ + "/data" + std::to_string(i) + ".log");
+}
+
+void Cluster::KillData(int i) { Kill(data_pids_[i], SIGKILL); }
+void Cluster::StopData(int i) { Kill(data_pids_[i], SIGTERM); }
+
+void Cluster::WipeData(int i) {
+  REQUIRE(data_pids_[i] == 0);
+  std::filesystem::remove_all(dir_ + "/data" + std::to_string(i));
+}
+
+void Cluster::WaitUntilUp(double timeout_s) {
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  while (true) {
+    auto r = Dfs({"status", "--json"}, "", 10);
+    bool all = r.code == 0;
+    if (r.code == 1 && r.out.find("data_servers") != std::string::npos) {
+      all = true;
+      // Down servers are fine only if we stopped them.
+      for (int i = 0; i < size(); ++i) {
+        bool up = r.out.find("\"index\": " + std::to_string(i) + ", \"endpoint\": \"" + data_endpoint(i) +
+                             "\", \"state\": \"up\"") != std::string::npos;
+        if (DataRunning(i) && !up) all = false;
+      }
+    }
+    if (all) return;
+    if (Clock::now() > deadline) FAIL("cluster did not come up: " << r.err);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+CommandResult Cluster::Dfs(const std::vector<std::string>& args, const std::string& input, double timeout_s) {
+  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, input, timeout_s);
+}
+
+std::string Cluster::LocalFile(const std::string& name, const std::string& bytes) {
+  std::string path = dir_ + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string Cluster::ReadLocal(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace dfs::testing

@@ -1,0 +1,204 @@
+// The engine end to end: real servers, the dfs binary, bytes compared.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "cluster_fixture.h"
+#include "core/common/placement.h"
+
+using dfs::testing::Cluster;
+using dfs::testing::RandomBytes;
+
+namespace {
+
+// The "servers" pairs of `dfs stat --blocks --json`, in block order.
+std::vector<std::pair<int, int>> ServersOf(const std::string& json) {
+  std::vector<std::pair<int, int>> out;
+  std::regex re("\"servers\": \\[(\\d+), (\\d+)\\]");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), re); it != std::sregex_iterator(); ++it) {
+    out.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
+  }
+  return out;
+}
+
+uint64_t JsonNumber(const std::string& json, const std::string& key) {
+  std::smatch m;
+  REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": (\\d+)")));
+  return std::stoull(m[1]);
+}
+
+}  // namespace
+
+TEST_CASE("files of every awkward size copy in and out byte-exact", "[integration]") {
+  Cluster c(5);
+  for (size_t size : {0, 1, 511, 512, 513, 65537, 3 << 20}) {
+    INFO("size " << size);
+    std::string bytes = RandomBytes(size, static_cast<uint32_t>(size));
+    std::string local = c.LocalFile("in" + std::to_string(size), bytes);
+    std::string name = "dfs:/f" + std::to_string(size);
+    auto cp = c.Dfs({"cp", local, name});
+    REQUIRE(cp.code == 0);
+    CHECK(cp.err.empty());
+    auto cat = c.Dfs({"cat", name});
+    REQUIRE(cat.code == 0);
+    CHECK(cat.out == bytes);
+    std::string back = c.dir() + "/out" + std::to_string(size);
+    REQUIRE(c.Dfs({"cp", name, back}).code == 0);
+    CHECK(c.ReadLocal(back) == bytes);
+    auto stat = c.Dfs({"stat", "--json", name});
+    REQUIRE(stat.code == 0);
+    CHECK(JsonNumber(stat.out, "size") == size);
+  }
+}
+
+TEST_CASE("block size is per file; stdin, stdout and dfs-to-dfs copies work", "[integration]") {
+  Cluster c(3);
+  std::string bytes = RandomBytes(300000, 7);
+  REQUIRE(c.Dfs({"cp", "--block-size", "65536", "-", "dfs:/big"}, bytes).code == 0);
+  auto stat = c.Dfs({"stat", "--json", "/big"});
+  CHECK(JsonNumber(stat.out, "block_size") == 65536);
+  REQUIRE(c.Dfs({"cp", "dfs:/big", "dfs:/copy"}).code == 0);
+  auto out = c.Dfs({"cp", "dfs:/copy", "-"});
+  REQUIRE(out.code == 0);
+  CHECK(out.out == bytes);
+  CHECK(JsonNumber(c.Dfs({"stat", "--json", "/copy"}).out, "block_size") == 512);
+}
+
+TEST_CASE("placement follows the formula and the holders really hold the blocks", "[integration]") {
+  Cluster c(5);
+  std::string bytes = RandomBytes(512 * 23 + 100, 3);
+  REQUIRE(c.Dfs({"cp", c.LocalFile("in", bytes), "dfs:/dir-a/file1"}).code != 0);  // no parent yet
+  REQUIRE(c.Dfs({"mkdir", "/dir-a"}).code == 0);
+  REQUIRE(c.Dfs({"cp", c.LocalFile("in", bytes), "dfs:/dir-a/file1"}).code == 0);
+  auto stat = c.Dfs({"stat", "--blocks", "--json", "/dir-a/file1"});
+  REQUIRE(stat.code == 0);
+  uint64_t seed = JsonNumber(stat.out, "placement_seed");
+  CHECK(seed == dfs::Fnv1a64("/dir-a/file1"));
+  CHECK(JsonNumber(stat.out, "stripe_width") == 5);
+  auto servers = ServersOf(stat.out);
+  REQUIRE(servers.size() == 24);
+  for (uint64_t i = 0; i < servers.size(); ++i) {
+    CHECK(servers[i].first == static_cast<int>((seed % 5 + i) % 5));
+    CHECK(servers[i].second == static_cast<int>((seed % 5 + i + 1) % 5));
+  }
+  CHECK(stat.out.find("\"state\": \"missing\"") == std::string::npos);
+
+  SECTION("a block stays readable with every server but its two holders stopped") {
+    // A one-block file: only its two holders stay up.
+    std::string one = RandomBytes(400, 11);
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/one"}, one).code == 0);
+    auto s1 = ServersOf(c.Dfs({"stat", "--blocks", "--json", "/one"}).out);
+    REQUIRE(s1.size() == 1);
+    for (int i = 0; i < 5; ++i) {
+      if (i != s1[0].first && i != s1[0].second) c.KillData(i);
+    }
+    auto cat = c.Dfs({"cat", "/one"}, "", 30);
+    REQUIRE(cat.code == 0);
+    CHECK(cat.out == one);
+    SECTION("and with one of them stopped too, the other serves it (R11)") {
+      c.KillData(s1[0].first);
+      auto cat2 = c.Dfs({"cat", "/one"}, "", 30);
+      REQUIRE(cat2.code == 0);
+      CHECK(cat2.out == one);
+    }
+  }
+}
+
+TEST_CASE("every file reads back with any one data server killed", "[integration]") {
+  Cluster c(4);
+  std::vector<std::string> files;
+  for (int k = 0; k < 4; ++k) files.push_back(RandomBytes(100000 + k * 777, 100 + k));
+  for (int k = 0; k < 4; ++k) REQUIRE(c.Dfs({"cp", "-", "dfs:/f" + std::to_string(k)}, files[k]).code == 0);
+  for (int down = 0; down < 4; ++down) {
+    c.KillData(down);
+    for (int k = 0; k < 4; ++k) {
+      auto cat = c.Dfs({"cat", "/f" + std::to_string(k)}, "", 60);
+      REQUIRE(cat.code == 0);
+      CHECK(cat.out == files[k]);
+    }
+    c.StartData(down);
+    c.WaitUntilUp();
+  }
+}
+
+TEST_CASE("kill -9 of the meta server and of a data server loses nothing", "[integration]") {
+  Cluster c(3);
+  std::string bytes = RandomBytes(200000, 5);
+  REQUIRE(c.Dfs({"mkdir", "-p", "/a/b"}).code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/a/b/f"}, bytes).code == 0);
+  c.KillMeta();
+  auto down = c.Dfs({"ls", "/"}, "", 30);
+  CHECK(down.code != 0);
+  CHECK(down.err.find(c.meta_endpoint()) != std::string::npos);
+  c.StartMeta();
+  c.WaitUntilUp();
+  for (int i = 0; i < 3; ++i) {
+    c.KillData(i);
+    c.StartData(i);
+  }
+  c.WaitUntilUp();
+  auto cat = c.Dfs({"cat", "/a/b/f"});
+  REQUIRE(cat.code == 0);
+  CHECK(cat.out == bytes);
+  // File ids are never reused after a restart.
+  auto id_before = c.Dfs({"stat", "--json", "/a/b/f"}).out;
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/g"}, "x").code == 0);
+  CHECK(JsonNumber(c.Dfs({"stat", "--json", "/g"}).out, "file_id") > JsonNumber(id_before, "file_id"));
+}
+
+TEST_CASE("namespace commands behave like their coreutils cousins", "[integration]") {
+  Cluster c(2);
+  std::string a = RandomBytes(1000, 1);
+  std::string local = c.LocalFile("a.txt", a);
+  REQUIRE(c.Dfs({"mkdir", "/d"}).code == 0);
+  SECTION("cp into an existing directory keeps the name") {
+    REQUIRE(c.Dfs({"cp", local, "dfs:/d"}).code == 0);
+    CHECK(c.Dfs({"cat", "/d/a.txt"}).out == a);
+    REQUIRE(c.Dfs({"cp", "dfs:/d/a.txt", c.dir()}).code == 0);
+  }
+  SECTION("cp -r copies trees both ways") {
+    std::string tree = c.dir() + "/tree";
+    std::filesystem::create_directories(tree + "/sub");
+    c.LocalFile("tree/x", "xx");
+    c.LocalFile("tree/sub/y", "yyy");
+    CHECK(c.Dfs({"cp", tree, "dfs:/t"}).code != 0);  // a directory needs -r
+    REQUIRE(c.Dfs({"cp", "-r", tree, "dfs:/t"}).code == 0);
+    CHECK(c.Dfs({"cat", "/t/sub/y"}).out == "yyy");
+    REQUIRE(c.Dfs({"cp", "-r", "dfs:/t", c.dir() + "/back"}).code == 0);
+    CHECK(c.ReadLocal(c.dir() + "/back/sub/y") == "yyy");
+    auto ls = c.Dfs({"ls", "-R", "/t"});
+    CHECK(ls.out.find("sub") != std::string::npos);
+    CHECK(ls.out.find("y") != std::string::npos);
+  }
+  SECTION("mv renames and moves into directories without moving data") {
+    REQUIRE(c.Dfs({"cp", local, "dfs:/f"}).code == 0);
+    uint64_t seed = JsonNumber(c.Dfs({"stat", "--json", "/f"}).out, "placement_seed");
+    REQUIRE(c.Dfs({"mv", "/f", "/d"}).code == 0);
+    CHECK(c.Dfs({"cat", "/d/f"}).out == a);
+    CHECK(JsonNumber(c.Dfs({"stat", "--json", "/d/f"}).out, "placement_seed") == seed);
+    REQUIRE(c.Dfs({"mv", "dfs:/d/f", "dfs:/g"}).code == 0);
+    CHECK(c.Dfs({"cat", "/g"}).out == a);
+    CHECK(c.Dfs({"cat", "/d/f"}).code != 0);
+  }
+  SECTION("rm needs -r for directories; -f ignores missing files") {
+    REQUIRE(c.Dfs({"cp", local, "dfs:/d/x"}).code == 0);
+    CHECK(c.Dfs({"rm", "/d"}).code != 0);
+    CHECK(c.Dfs({"rm", "/nope"}).code != 0);
+    CHECK(c.Dfs({"rm", "-f", "/nope"}).code == 0);
+    REQUIRE(c.Dfs({"rm", "-r", "/d"}).code == 0);
+    CHECK(c.Dfs({"ls", "/d"}).code != 0);
+  }
+  SECTION("ls -l -h and --json") {
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/d/big"}, std::string(5000, 'z')).code == 0);
+    auto ls = c.Dfs({"ls", "-l", "-h", "/d"});
+    REQUIRE(ls.code == 0);
+    CHECK(ls.out.find("4.9K") != std::string::npos);
+    auto json = c.Dfs({"ls", "--json", "/d"});
+    CHECK(json.out.find("\"size\": 5000") != std::string::npos);
+    // Global flags also work after the subcommand.
+    auto after = dfs::testing::Run({dfs::testing::DfsBinary(), "ls", "/d", "--meta", c.meta_endpoint()});
+    CHECK(after.code == 0);
+    CHECK(after.out == "big\n");
+  }
+}

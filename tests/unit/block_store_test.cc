@@ -1,0 +1,142 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include "core/common/checksum.h"
+#include "core/common/placement.h"
+#include "core/data/block_store.h"
+#include "temp_dir.h"
+
+using namespace dfs;
+using dfs::data::BlockStore;
+using dfs::data::FileKey;
+
+namespace {
+
+// Blocks of a 5-server file held by server 0, with data.
+struct Batch {
+  std::vector<BlockRecord> records;
+  std::string data;
+};
+
+Batch Blocks(const FileKey& key, uint32_t server, uint64_t count, uint64_t version, char fill) {
+  Batch b;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!HoldsBlock(key.placement_seed, key.stripe_width, server, i)) continue;
+    std::string block(key.block_size, static_cast<char>(fill + i % 7));
+    BlockRecord r;
+    r.index = i;
+    r.version = version;
+    r.length = key.block_size;
+    r.crc = Crc32c(block.data(), block.size());
+    r.flags = kWantData;
+    b.records.push_back(r);
+    b.data += block;
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("blocks written are read back verified", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  FileKey key{7, 12345, 5, 512};
+  Batch b = Blocks(key, 0, 100, MakeVersion(1, 0), 'a');
+  REQUIRE((*store)->Write(key, b.records, b.data).ok());
+  std::vector<BlockRecord> req = b.records;
+  std::string data;
+  REQUIRE((*store)->Read(key, &req, &data).ok());
+  CHECK(data == b.data);
+  for (auto& r : req) CHECK(r.state == static_cast<uint32_t>(BlockState::kOk));
+
+  SECTION("space stays within a few percent of the data") {
+    struct stat st;
+    uint64_t on_disk = 0;
+    for (const char* ext : {".dat", ".idx"}) {
+      REQUIRE(stat((dir.path() + "/blocks/07/7" + ext).c_str(), &st) == 0);
+      on_disk += st.st_size;
+    }
+    CHECK(on_disk < b.data.size() * 1.05);
+  }
+  SECTION("an older version never replaces a newer one") {
+    Batch old = Blocks(key, 0, 100, MakeVersion(0, 5), 'z');
+    REQUIRE((*store)->Write(key, old.records, old.data).ok());
+    std::string again;
+    std::vector<BlockRecord> r2 = b.records;
+    REQUIRE((*store)->Read(key, &r2, &again).ok());
+    CHECK(again == b.data);
+  }
+  SECTION("a block whose bytes changed on disk reads as corrupt") {
+    FILE* f = fopen((dir.path() + "/blocks/07/7.dat").c_str(), "r+");
+    REQUIRE(f);
+    fseek(f, 10, SEEK_SET);
+    fputc('!', f);
+    fclose(f);
+    std::vector<BlockRecord> r2 = b.records;
+    std::string again;
+    REQUIRE((*store)->Read(key, &r2, &again).ok());
+    CHECK(r2[0].state == static_cast<uint32_t>(BlockState::kCorrupt));
+    CHECK(r2[1].state == static_cast<uint32_t>(BlockState::kOk));
+    CHECK(again.size() == b.data.size() - 512);  // the corrupt block is never served
+  }
+}
+
+TEST_CASE("a block that arrives with a bad checksum is refused", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  FileKey key{7, 12345, 5, 512};
+  Batch b = Blocks(key, 0, 10, MakeVersion(1, 0), 'a');
+  b.data[3] ^= 1;
+  CHECK((*store)->Write(key, b.records, b.data).code() == Code::kDataLoss);
+}
+
+TEST_CASE("a block for another server is refused", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  FileKey key{7, 12345, 5, 512};
+  Batch b = Blocks(key, 1, 10, MakeVersion(1, 0), 'a');
+  bool foreign = false;
+  for (auto& r : b.records) foreign |= !HoldsBlock(key.placement_seed, 5, 0, r.index);
+  REQUIRE(foreign);
+  CHECK((*store)->Write(key, b.records, b.data).code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("missing blocks read as missing", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  FileKey key{9, 1, 5, 512};
+  std::vector<BlockRecord> req(1);
+  req[0].index = 4;  // (1 % 5 + 4) % 5 == 0: server 0 holds it
+  std::string data;
+  REQUIRE((*store)->Read(key, &req, &data).ok());
+  CHECK(req[0].state == static_cast<uint32_t>(BlockState::kMissing));
+}
+
+TEST_CASE("a data directory of another cluster or index is refused", "[unit]") {
+  testing::TempDir dir;
+  REQUIRE(BlockStore::Open(dir.path(), "cluster-a", 0).ok());
+  CHECK(BlockStore::Open(dir.path(), "cluster-b", 0).status().code() == Code::kFailedPrecondition);
+  CHECK(BlockStore::Open(dir.path(), "cluster-a", 1).status().code() == Code::kFailedPrecondition);
+  CHECK(BlockStore::Open(dir.path(), "cluster-a", 0).ok());
+}
+
+TEST_CASE("deleted files go to the trash", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  FileKey key{7, 12345, 5, 512};
+  Batch b = Blocks(key, 0, 10, MakeVersion(1, 0), 'a');
+  REQUIRE((*store)->Write(key, b.records, b.data).ok());
+  REQUIRE((*store)->Delete(7).ok());
+  struct stat st;
+  CHECK(stat((dir.path() + "/trash/7.dat").c_str(), &st) == 0);
+  std::vector<BlockRecord> req = b.records;
+  std::string data;
+  REQUIRE((*store)->Read(key, &req, &data).ok());
+  CHECK(req[0].state == static_cast<uint32_t>(BlockState::kMissing));
+}
