@@ -43,18 +43,28 @@ bool Channel::Connected(int wait_ms) {
 }
 
 Status Channel::Send(Message request) {
-  if (!Connected(options_.connect_timeout_ms)) {
-    return Unavailable("cannot connect to " + endpoint_);
-  }
+  // With ZMQ_IMMEDIATE the first frame is refused (EAGAIN) while there is no
+  // live connection; only then wait for one. A multipart message is queued
+  // whole once its first frame is.
+  auto send_all = [&](bool wait) -> bool {
+    for (size_t i = 0; i < request.frames.size() + 1; ++i) {
+      zmq::message_t frame;
+      if (i > 0) {
+        auto* owned = new std::string(std::move(request.frames[i - 1]));
+        frame = zmq::message_t(
+            owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+      }
+      int flags = i < request.frames.size() ? ZMQ_SNDMORE : 0;
+      if (i == 0 && !wait) flags |= ZMQ_DONTWAIT;
+      auto sent = socket_->send(frame, static_cast<zmq::send_flags>(flags));
+      if (!sent) return false;  // only the first frame can be refused
+    }
+    return true;
+  };
   try {
-    socket_->send(zmq::message_t(), zmq::send_flags::sndmore);
-    for (size_t i = 0; i < request.frames.size(); ++i) {
-      auto* owned = new std::string(std::move(request.frames[i]));
-      zmq::message_t frame(
-          owned->data(), owned->size(),
-          [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
-      socket_->send(std::move(frame),
-                    i + 1 < request.frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    if (!send_all(false)) {
+      if (!Connected(options_.connect_timeout_ms)) return Unavailable("cannot connect to " + endpoint_);
+      if (!send_all(false)) return Unavailable("cannot connect to " + endpoint_);
     }
   } catch (const zmq::error_t& e) {
     return Unavailable("sending to " + endpoint_ + ": " + e.what());
@@ -63,23 +73,16 @@ Status Channel::Send(Message request) {
   return Status::Ok();
 }
 
-bool Channel::Readable() {
-  zmq::pollitem_t item{static_cast<void*>(*socket_), 0, ZMQ_POLLIN, 0};
-  try {
-    return zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0;
-  } catch (const zmq::error_t&) {
-    return false;
-  }
-}
-
 Result<std::optional<Message>> Channel::TryReceive() {
   if (in_flight_ == 0) return Internal("receive with no request in flight");
-  if (Readable()) {
-    auto reply = ReceiveNow();
-    if (!reply.ok()) return reply.status();
-    return std::optional<Message>(std::move(*reply));
-  }
+  auto reply = ReceiveNow();
+  if (!reply.ok()) return reply.status();
+  if (reply->frames.size() > 0) return std::optional<Message>(std::move(*reply));
+  // Nothing yet. Checking the connection costs a system call: do it at most
+  // every 50 ms.
   auto now = Clock::now();
+  if (now - last_check_ < std::chrono::milliseconds(50)) return std::optional<Message>();
+  last_check_ = now;
   // POLLOUT under ZMQ_IMMEDIATE means a live connection exists.
   if (Connected(0)) {
     disconnected_ = false;
@@ -105,10 +108,12 @@ Result<Message> Channel::Receive() {
   }
 }
 
+// Receives a whole reply if one is queued; an empty Message if none is.
 Result<Message> Channel::ReceiveNow() {
   std::vector<zmq::message_t> parts;
   try {
-    zmq::recv_multipart(*socket_, std::back_inserter(parts));
+    auto got = zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+    if (!got) return Message();
   } catch (const zmq::error_t& e) {
     return Unavailable("receiving from " + endpoint_ + ": " + e.what());
   }

@@ -50,9 +50,6 @@ class Channel {
   // Unavailable if the server is gone or silent past the reply timeout.
   Result<std::optional<Message>> TryReceive();
 
-  // True if a reply is ready now.
-  bool Readable();
-
   // Send() then Receive(); on failure resets the channel.
   Result<Message> Call(Message request);
 
@@ -73,6 +70,7 @@ class Channel {
   int in_flight_ = 0;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point disconnected_since_;
+  std::chrono::steady_clock::time_point last_check_;
   bool disconnected_ = false;
 };
 

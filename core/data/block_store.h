@@ -17,7 +17,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/common/block_records.h"
@@ -62,7 +61,7 @@ class BlockStore {
   // Moves a file's blocks to the trash area.
   Status Delete(uint64_t fid);
 
-  // fdatasync of everything written since the last Flush.
+  // Makes everything written since the last Flush durable (syncfs).
   Status Flush();
 
   Result<StoreStats> Stats();
@@ -85,7 +84,7 @@ class BlockStore {
   uint32_t index_;
   std::unordered_map<uint64_t, OpenFile> open_;
   std::list<uint64_t> lru_;  // most recently used first
-  std::unordered_set<int> dirty_;
+  bool dirty_ = false;  // written since the last Flush()
 };
 
 }  // namespace dfs::data
