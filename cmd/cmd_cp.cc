@@ -73,6 +73,9 @@ class Copier {
 
   bool wrote_dfs() const { return wrote_dfs_; }
 
+  // Writes the small files still queued.
+  Status Finish() { return small_ ? small_->Finish().WithContext("cp") : Status::Ok(); }
+
   // What `p` is: 0 missing, 1 file, 2 directory.
   Result<int> Kind(const Place& p) {
     if (p.stdio) return 1;
@@ -141,6 +144,17 @@ class Copier {
     if (src.dfs && dst.dfs && src.path == dst.path) {
       return InvalidArgument(Show(src) + " and " + Show(dst) + " are the same file");
     }
+    if (dst.dfs && !src.dfs && !src.stdio) {
+      // Small local files go in groups: a few messages for many files.
+      struct stat st;
+      if (stat(src.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kSmallFile) {
+        std::string bytes;
+        DFS_RETURN_IF_ERROR(ReadSmall(src.path, &bytes));
+        if (!small_) small_ = fs_.NewSmallFileWriter(flags_.block_size);
+        wrote_dfs_ = true;
+        return small_->Add(dst.path, std::move(bytes));
+      }
+    }
     if (dst.dfs) {
       auto writer = fs_.Create(dst.path, flags_.block_size);
       if (!writer.ok()) return writer.status();
@@ -178,9 +192,28 @@ class Copier {
     return st;
   }
 
+  static constexpr off_t kSmallFile = 64 << 10;
+
+  Status ReadSmall(const std::string& path, std::string* out) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno(path);
+    char buf[kSmallFile];
+    Status st;
+    while (true) {
+      ssize_t r = read(fd, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) st = Errno("reading " + path);
+      if (r <= 0) break;
+      out->append(buf, r);
+    }
+    close(fd);
+    return st;
+  }
+
   client::FileSystem& fs_;
   const CpFlags& flags_;
   bool wrote_dfs_ = false;
+  std::unique_ptr<client::SmallFileWriter> small_;
 };
 
 Status RunCp(const Globals& g, const CpFlags& f) {
@@ -221,6 +254,7 @@ Status RunCp(const Globals& g, const CpFlags& f) {
     result = copier.Copy(s, target).WithContext("cp");
     if (!result.ok()) break;
   }
+  if (result.ok()) result = copier.Finish();
   // Durable when the command returns: one flush round for everything written.
   if (copier.wrote_dfs()) {
     Status st = fs->Sync();

@@ -61,7 +61,11 @@ void DataClient::Pump(uint32_t s) {
       b->status = Unavailable("data server " + std::to_string(s) + " (" + sv.channel->endpoint() + ") is down");
       continue;
     }
-    transport::Message m = proto::Encode(b->op, sv.next_id++, b->req, {PackRecords(b->records), b->data});
+    transport::Message m =
+        b->op == proto::Op::kWriteFiles
+            ? proto::Encode(b->op, sv.next_id++, proto::WriteFilesReq{b->req.server, b->files},
+                            {PackRecords(b->records), b->data})
+            : proto::Encode(b->op, sv.next_id++, b->req, {PackRecords(b->records), b->data});
     if (b->op == proto::Op::kReadBlocks) m.frames.pop_back();  // reads carry records only
     Status st = sv.channel->Send(std::move(m));
     if (!st.ok()) {

@@ -28,7 +28,8 @@ namespace dfs::client {
 
 struct Batch {
   proto::Op op = proto::Op::kReadBlocks;
-  proto::BlockBatchReq req;          // file and target server
+  proto::BlockBatchReq req;          // file and target server (req.server always)
+  std::vector<proto::FileRun> files; // kWriteFiles: how records split among files
   std::vector<BlockRecord> records;  // what to write or read
   std::string data;                  // write payload
   bool retry_while_down = false;     // writes: wait for the server (R10)

@@ -88,6 +88,11 @@ Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, 
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
 }
 
+std::unique_ptr<SmallFileWriter> FileSystem::NewSmallFileWriter(uint32_t block_size) {
+  for (uint32_t s = 0; s < data_->size(); ++s) written_servers_.insert(s);
+  return std::make_unique<SmallFileWriter>(data_.get(), meta_.get(), block_size);
+}
+
 Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
   DFS_ASSIGN_OR_RETURN(Attr a, Stat(path));
   if (IsDirectory(a)) return Status(Code::kIsADirectory, path + ": is a directory");

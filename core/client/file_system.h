@@ -15,6 +15,7 @@
 #include "core/client/file_writer.h"
 #include "core/client/meta_client.h"
 #include "core/client/options.h"
+#include "core/client/small_file_writer.h"
 #include "core/common/protocol.h"
 
 namespace dfs::client {
@@ -61,6 +62,9 @@ class FileSystem {
   // Creates (or truncates) a file and returns a writer for its bytes.
   // block_size 0 takes the cluster default.
   Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0);
+
+  // A writer for many small files at once (see SmallFileWriter).
+  std::unique_ptr<SmallFileWriter> NewSmallFileWriter(uint32_t block_size = 0);
 
   // Streams [offset, offset + length) of the file at `path` into `sink`.
   Status Read(const std::string& path, const Sink& sink, uint64_t offset = 0, uint64_t length = UINT64_MAX);

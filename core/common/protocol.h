@@ -38,12 +38,15 @@ enum class Op : int {
   kCommit = 9,
   kListFiles = 10,
   kSync = 11,
+  kCreateMany = 12,
+  kCommitMany = 13,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
   kDeleteFile = 102,
   kFlush = 103,
   kServerStat = 104,
+  kWriteFiles = 105,
 };
 
 enum class FileType : int { kFile = 1, kDirectory = 2 };
@@ -102,6 +105,19 @@ struct CreateReq {
   MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive);
 };
 
+// Many small files at once: one transaction, one round trip.
+struct CreateManyReq {
+  std::vector<CreateReq> files;
+  MSGPACK_DEFINE_MAP(files);
+};
+
+struct CreateManyRsp {
+  std::vector<Attr> files;          // fid 0 where that file failed
+  std::vector<int> codes;           // per file: Code
+  std::vector<std::string> errors;  // per file: message
+  MSGPACK_DEFINE_MAP(files, codes, errors);
+};
+
 struct MkdirReq {
   std::string path;
   bool parents = false;
@@ -136,6 +152,11 @@ struct CommitReq {
   MSGPACK_DEFINE_MAP(fid, generation, size);
 };
 
+struct CommitManyReq {
+  std::vector<CommitReq> files;
+  MSGPACK_DEFINE_MAP(files);
+};
+
 struct ListFilesReq {
   uint64_t after_fid = 0;
   uint32_t limit = 1000;
@@ -156,6 +177,23 @@ struct BlockBatchReq {
   uint32_t block_size = 0;
   uint32_t server = 0;  // the index the client believes it is talking to
   MSGPACK_DEFINE_MAP(fid, placement_seed, stripe_width, block_size, server);
+};
+
+// One file's share of a WriteFiles batch: the next `count` records.
+struct FileRun {
+  uint64_t fid = 0;
+  uint64_t placement_seed = 0;
+  uint32_t stripe_width = 0;
+  uint32_t block_size = 0;
+  uint32_t count = 0;
+  MSGPACK_DEFINE_MAP(fid, placement_seed, stripe_width, block_size, count);
+};
+
+// Blocks of many small files for one server in one message.
+struct WriteFilesReq {
+  uint32_t server = 0;
+  std::vector<FileRun> files;
+  MSGPACK_DEFINE_MAP(server, files);
 };
 
 struct FileReq {

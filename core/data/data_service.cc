@@ -52,6 +52,39 @@ transport::Message DataService::Handle(transport::Message&& request) {
       if (!st.ok()) return fail(st);
       return proto::Encode(h.op, h.id, proto::Empty{}, {PackRecords(*records), std::move(data)});
     }
+    case Op::kWriteFiles: {
+      proto::WriteFilesReq req;
+      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (req.server != store_->index()) {
+        return fail(Status(Code::kFailedPrecondition, "this is data server " + std::to_string(store_->index()) +
+                                                          ", not " + std::to_string(req.server)));
+      }
+      if (request.frames.size() != 3) {
+        return fail(InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames"));
+      }
+      auto records = UnpackRecords(request.frames[1], kMaxBatchRecords);
+      if (!records.ok()) return fail(records.status());
+      // Split the records and data among the files, checking every count.
+      size_t next = 0;
+      uint64_t offset = 0;
+      const std::string& data = request.frames[2];
+      for (const proto::FileRun& f : req.files) {
+        if (f.count > records->size() - next) return fail(InvalidArgument("file runs cover more records than sent"));
+        std::vector<BlockRecord> mine(records->begin() + next, records->begin() + next + f.count);
+        uint64_t bytes = 0;
+        for (const auto& r : mine) bytes += r.length;
+        if (bytes > data.size() - offset) return fail(InvalidArgument("file runs cover more data than sent"));
+        Status st = store_->Write(FileKey{f.fid, f.placement_seed, f.stripe_width, f.block_size}, mine,
+                                  data.substr(offset, bytes));
+        if (!st.ok()) return fail(st.WithContext("file id " + std::to_string(f.fid)));
+        next += f.count;
+        offset += bytes;
+      }
+      if (next != records->size() || offset != data.size()) {
+        return fail(InvalidArgument("file runs do not cover the batch"));
+      }
+      return proto::Encode(h.op, h.id, proto::Empty{});
+    }
     case Op::kDeleteFile: {
       proto::FileReq req;
       if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);

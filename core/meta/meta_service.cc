@@ -80,6 +80,22 @@ transport::Message MetaService::Handle(transport::Message&& request) {
       return Serve<proto::CommitReq>(h, [&](const proto::CommitReq& r) -> Result<proto::Attr> {
         return store_->Commit(r.fid, r.generation, r.size);
       });
+    case Op::kCreateMany:
+      return Serve<proto::CreateManyReq>(h, [&](const proto::CreateManyReq& r) -> Result<proto::CreateManyRsp> {
+        if (r.files.size() > 10000) return InvalidArgument("at most 10000 files per CreateMany");
+        proto::CreateManyRsp rsp;
+        for (auto& a : store_->CreateMany(r.files)) {
+          rsp.files.push_back(a.ok() ? *a : proto::Attr{});
+          rsp.codes.push_back(static_cast<int>(a.status().code()));
+          rsp.errors.push_back(a.status().message());
+        }
+        return rsp;
+      });
+    case Op::kCommitMany:
+      return Serve<proto::CommitManyReq>(h, [&](const proto::CommitManyReq& r) -> Result<proto::Empty> {
+        DFS_RETURN_IF_ERROR(store_->CommitMany(r.files));
+        return proto::Empty{};
+      });
     case Op::kListFiles:
       return Serve<proto::ListFilesReq>(h, [&](const proto::ListFilesReq& r) -> Result<proto::ListFilesRsp> {
         return store_->ListFiles(r.after_fid, r.limit);

@@ -282,6 +282,34 @@ Result<Attr> MetaStore::Resolve(const std::string& path) {
 Result<Attr> MetaStore::Lookup(const std::string& path) { return Resolve(path); }
 
 Result<Attr> MetaStore::Create(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive) {
+  Txn txn(db_);
+  DFS_ASSIGN_OR_RETURN(Attr a, CreateInTxn(path, block_size, mode, exclusive));
+  DFS_RETURN_IF_ERROR(SaveCounters());
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  return a;
+}
+
+std::vector<Result<Attr>> MetaStore::CreateMany(const std::vector<proto::CreateReq>& files) {
+  std::vector<Result<Attr>> out;
+  Txn txn(db_);
+  for (const auto& f : files) {
+    auto path = NormalizePath(f.path);
+    out.push_back(path.ok() ? CreateInTxn(*path, f.block_size, f.mode, f.exclusive) : Result<Attr>(path.status()));
+  }
+  Status st = SaveCounters();
+  if (st.ok()) st = txn.Commit();
+  if (!st.ok()) out.assign(files.size(), st);
+  return out;
+}
+
+Status MetaStore::CommitMany(const std::vector<proto::CommitReq>& files) {
+  Txn txn(db_);
+  for (const auto& f : files) DFS_RETURN_IF_ERROR(CommitInTxn(f.fid, f.size).status());
+  return txn.Commit();
+}
+
+// REQUIRES: a transaction is open.
+Result<Attr> MetaStore::CreateInTxn(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive) {
   if (path == "/") return Status(Code::kIsADirectory, "/: is a directory");
   if (block_size == 0) block_size = config_.block_size;
   if (block_size < 64 || block_size > (4u << 20)) {
@@ -290,7 +318,6 @@ Result<Attr> MetaStore::Create(const std::string& path, uint32_t block_size, uin
   DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
   if (!IsDir(parent)) return Status(Code::kNotADirectory, ParentPath(path) + ": not a directory");
   std::string name = BaseName(path);
-  Txn txn(db_);
   auto existing = Child(parent.fid, name);
   int64_t now = NowNs();
   Attr a;
@@ -319,8 +346,6 @@ Result<Attr> MetaStore::Create(const std::string& path, uint32_t block_size, uin
     a.truncate_generation = a.generation;
     DFS_RETURN_IF_ERROR(Insert(parent.fid, name, a));
   }
-  DFS_RETURN_IF_ERROR(SaveCounters());
-  DFS_RETURN_IF_ERROR(txn.Commit());
   a.name = name;
   return a;
 }
@@ -452,6 +477,12 @@ Status MetaStore::Rename(const std::string& src, const std::string& dst) {
 
 Result<Attr> MetaStore::Commit(uint64_t fid, uint64_t generation, uint64_t size) {
   Txn txn(db_);
+  DFS_ASSIGN_OR_RETURN(Attr a, CommitInTxn(fid, size));
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  return a;
+}
+
+Result<Attr> MetaStore::CommitInTxn(uint64_t fid, uint64_t size) {
   DFS_ASSIGN_OR_RETURN(Attr a, ByFid(fid));
   if (IsDir(a)) return Status(Code::kIsADirectory, "file id " + std::to_string(fid) + " is a directory");
   a.size = size;
@@ -459,7 +490,6 @@ Result<Attr> MetaStore::Commit(uint64_t fid, uint64_t generation, uint64_t size)
   Stmt s(Prepare("UPDATE inodes SET size = ?, mtime_ns = ? WHERE fid = ?"));
   s.Bind(1, size).Bind(2, a.mtime_ns).Bind(3, fid);
   if (s.Step() != SQLITE_DONE) return Internal("cannot commit file id " + std::to_string(fid));
-  DFS_RETURN_IF_ERROR(txn.Commit());
   return a;
 }
 

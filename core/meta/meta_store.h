@@ -38,12 +38,15 @@ class MetaStore {
 
   Result<Attr> Lookup(const std::string& path);
   Result<Attr> Create(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive);
+  // Creates many files in one transaction; each succeeds or fails alone.
+  std::vector<Result<Attr>> CreateMany(const std::vector<proto::CreateReq>& files);
   Result<Attr> Mkdir(const std::string& path, bool parents, uint32_t mode);
   Result<proto::ReaddirRsp> Readdir(const std::string& path, const std::string& after, uint32_t limit);
   Result<Attr> Unlink(const std::string& path);
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
   Result<Attr> Commit(uint64_t fid, uint64_t generation, uint64_t size);
+  Status CommitMany(const std::vector<proto::CommitReq>& files);
   // Files in fid order after `after_fid`, each with its full path in `name`.
   Result<proto::ListFilesRsp> ListFiles(uint64_t after_fid, uint32_t limit);
   // Makes every committed change durable on disk (a WAL checkpoint).
@@ -57,6 +60,8 @@ class MetaStore {
   Result<Attr> Resolve(const std::string& path);
   Result<Attr> Child(uint64_t parent, const std::string& name);
   Result<Attr> ByFid(uint64_t fid);
+  Result<Attr> CreateInTxn(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive);
+  Result<Attr> CommitInTxn(uint64_t fid, uint64_t size);
   Status Insert(uint64_t parent, const std::string& name, const Attr& attr);
   Status SaveCounters();
   Result<std::string> PathOf(uint64_t fid);

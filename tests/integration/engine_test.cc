@@ -1,6 +1,7 @@
 // The engine end to end: real servers, the dfs binary, bytes compared.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
@@ -201,4 +202,26 @@ TEST_CASE("namespace commands behave like their coreutils cousins", "[integratio
     CHECK(after.code == 0);
     CHECK(after.out == "big\n");
   }
+}
+
+TEST_CASE("a tree of many small and some large files copies byte-exact", "[integration]") {
+  Cluster c(5);
+  std::string tree = c.dir() + "/many";
+  std::filesystem::create_directories(tree + "/deep/er");
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 600; ++i) {
+    // Mostly small (grouped writes), every 50th one over 64 KiB (streamed), some empty.
+    size_t size = i % 50 == 0 ? 70000 + i : i % 97 == 0 ? 0 : 1 + (i * 131) % 9000;
+    std::string rel = (i % 3 == 0 ? "deep/er/" : i % 3 == 1 ? "deep/" : "") + ("f" + std::to_string(i));
+    files.emplace_back(rel, RandomBytes(size, 1000 + i));
+    c.LocalFile("many/" + rel, files.back().second);
+  }
+  REQUIRE(c.Dfs({"cp", "-r", tree, "dfs:/many"}).code == 0);
+  REQUIRE(c.Dfs({"cp", "-r", "dfs:/many", c.dir() + "/back"}).code == 0);
+  for (const auto& [rel, bytes] : files) {
+    INFO(rel);
+    CHECK(c.ReadLocal(c.dir() + "/back/" + rel) == bytes);
+  }
+  auto ls = c.Dfs({"ls", "--json", "/many/deep/er"});
+  CHECK(std::count(ls.out.begin(), ls.out.end(), '{') == 200);
 }

@@ -1,0 +1,91 @@
+#include "core/client/small_file_writer.h"
+
+#include <memory>
+
+#include "core/common/checksum.h"
+#include "core/common/placement.h"
+
+namespace dfs::client {
+
+Status SmallFileWriter::Add(std::string path, std::string bytes) {
+  pending_bytes_ += bytes.size();
+  pending_.emplace_back(std::move(path), std::move(bytes));
+  if (pending_.size() >= kMaxFiles || pending_bytes_ >= kMaxBytes) return Finish();
+  return Status::Ok();
+}
+
+Status SmallFileWriter::Finish() {
+  if (pending_.empty()) return Status::Ok();
+  auto group = std::move(pending_);
+  pending_.clear();
+  pending_bytes_ = 0;
+
+  proto::CreateManyReq create;
+  for (const auto& [path, bytes] : group) {
+    proto::CreateReq r;
+    r.path = path;
+    r.block_size = block_size_;
+    create.files.push_back(r);
+  }
+  proto::CreateManyRsp created;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreateMany, create, &created));
+  if (created.files.size() != group.size() || created.codes.size() != group.size()) {
+    return Internal("the meta server answered CreateMany for the wrong number of files");
+  }
+  for (size_t k = 0; k < group.size(); ++k) {
+    if (created.codes[k] != 0) return Status(static_cast<Code>(created.codes[k]), created.errors[k]);
+  }
+
+  std::vector<std::unique_ptr<Batch>> by_server(data_->size());
+  for (size_t k = 0; k < group.size(); ++k) {
+    const proto::Attr& a = created.files[k];
+    if (a.stripe_width > data_->size()) {
+      return Status(Code::kFailedPrecondition, group[k].first + ": stripe width exceeds the cluster");
+    }
+    const std::string& bytes = group[k].second;
+    const uint64_t version = MakeVersion(a.generation, 0);
+    for (size_t off = 0; off < bytes.size(); off += a.block_size) {
+      uint32_t len = static_cast<uint32_t>(std::min<size_t>(a.block_size, bytes.size() - off));
+      BlockRecord rec;
+      rec.index = off / a.block_size;
+      rec.version = version;
+      rec.length = len;
+      rec.crc = Crc32c(bytes.data() + off, len);
+      ReplicaPair pair = PlaceBlock(a.placement_seed, a.stripe_width, rec.index);
+      for (uint32_t s : {pair.first, pair.second}) {
+        auto& b = by_server[s];
+        if (!b) {
+          b = std::make_unique<Batch>();
+          b->op = proto::Op::kWriteFiles;
+          b->req.server = s;
+          b->retry_while_down = true;
+        }
+        if (b->files.empty() || b->files.back().fid != a.fid) {
+          b->files.push_back({a.fid, a.placement_seed, a.stripe_width, a.block_size, 0});
+        }
+        ++b->files.back().count;
+        b->records.push_back(rec);
+        b->data.append(bytes.data() + off, len);
+      }
+    }
+  }
+  std::vector<Batch*> list;
+  for (auto& b : by_server) {
+    if (b) list.push_back(b.get());
+  }
+  Status st = data_->RunAll(list);
+  if (!st.ok()) {
+    data_->Abort();
+    return st;
+  }
+  for (Batch* b : list) DFS_RETURN_IF_ERROR(b->status);
+
+  proto::CommitManyReq commit;
+  for (size_t k = 0; k < group.size(); ++k) {
+    commit.files.push_back({created.files[k].fid, created.files[k].generation, group[k].second.size()});
+  }
+  proto::Empty e;
+  return meta_->Call(proto::Op::kCommitMany, commit, &e);
+}
+
+}  // namespace dfs::client

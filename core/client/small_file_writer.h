@@ -1,0 +1,41 @@
+// SmallFileWriter: writes many small files with few messages. A group of
+// files (up to kMaxFiles or kMaxBytes) costs one meta request to create them
+// all, one message per data server carrying all their blocks, and one meta
+// request to commit their sizes, instead of all of that per file. Writes wait
+// for down servers as FileWriter's do (R10); a file's size is committed only
+// after both replicas hold its blocks.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/client/data_client.h"
+#include "core/client/meta_client.h"
+
+namespace dfs::client {
+
+class SmallFileWriter {
+ public:
+  static constexpr size_t kMaxFiles = 256;
+  static constexpr size_t kMaxBytes = 4 << 20;
+
+  SmallFileWriter(DataClient* data, MetaClient* meta, uint32_t block_size)
+      : data_(data), meta_(meta), block_size_(block_size) {}
+
+  // Queues a file (normalised path) with all its bytes; may write the group.
+  Status Add(std::string path, std::string bytes);
+
+  // Writes what is queued.
+  Status Finish();
+
+ private:
+  DataClient* data_;
+  MetaClient* meta_;
+  uint32_t block_size_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace dfs::client
