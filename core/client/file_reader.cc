@@ -10,7 +10,7 @@
 namespace dfs::client {
 namespace {
 
-constexpr size_t kServerShareBytes = 512 << 10;
+constexpr size_t kServerShareBytes = 1 << 20;
 constexpr size_t kWindowsInFlight = 2;
 
 // Where one holder's answer for a block sits: batch and record position.
