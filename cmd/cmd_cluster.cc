@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "cmd/cli_common.h"
@@ -114,11 +115,19 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   }
   std::string self = "dfs";
   std::string meta = Endpoint(l.base_port);
+  std::map<std::string, pid_t> spawned;  // pid file -> child started now
   auto start = [&](const std::string& pid_file, const std::vector<std::string>& args, const std::string& log) -> Status {
     if (LivePid(pid_file)) return Status::Ok();
     DFS_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, log));
     std::ofstream(pid_file) << pid << "\n";
+    spawned[pid_file] = pid;
     return Status::Ok();
+  };
+  // A child of ours that exited did not start; others are checked by pid file.
+  auto running = [&](const std::string& pid_file) {
+    auto it = spawned.find(pid_file);
+    if (it == spawned.end()) return LivePid(pid_file) != 0;
+    return waitpid(it->second, nullptr, WNOHANG) == 0;
   };
   std::string servers;
   for (uint32_t i = 0; i < l.servers; ++i) servers += (i ? "," : "") + Endpoint(l.base_port + 1 + i);
@@ -135,11 +144,11 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   Status last;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!LivePid(l.meta_pid())) {
+    if (!running(l.meta_pid())) {
       return Unavailable("the meta server did not start; see " + l.dir + "/logs/meta.log");
     }
     for (uint32_t i = 0; i < l.servers; ++i) {
-      if (!LivePid(l.data_pid(i))) {
+      if (!running(l.data_pid(i))) {
         return Unavailable("data server " + std::to_string(i) + " did not start; see " + l.dir + "/logs/data-" +
                            std::to_string(i) + ".log");
       }

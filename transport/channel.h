@@ -6,7 +6,8 @@
 // connection fails after `connect_timeout_ms`, and a receive gives up when the
 // connection has been gone for that long or no reply came in
 // `reply_timeout_ms`. After a failure the caller Reset()s the channel (the
-// "lazy pirate" pattern), dropping every request still in flight.
+// "lazy pirate" pattern), dropping every request still in flight. A socket
+// monitor reports refused and dropped connections as they happen.
 // Thread-safety: one thread at a time.
 #pragma once
 
@@ -61,7 +62,10 @@ class Channel {
   static int WaitReadable(const std::vector<Channel*>& channels, int timeout_ms);
 
  private:
+  // Waits until a connection is up; false at once if the server refused.
   bool Connected(int wait_ms);
+  void DrainEvents();
+  void CloseSocket();
   Result<Message> ReceiveNow();
 
   std::string endpoint_;
@@ -69,9 +73,11 @@ class Channel {
   std::unique_ptr<zmq::socket_t> socket_;
   int in_flight_ = 0;
   std::chrono::steady_clock::time_point last_activity_;
-  std::chrono::steady_clock::time_point disconnected_since_;
   std::chrono::steady_clock::time_point last_check_;
-  bool disconnected_ = false;
+  std::unique_ptr<zmq::socket_t> monitor_;  // connection events of socket_
+  bool connected_ = false;  // a connection is up
+  bool refused_ = false;    // the last connect attempt failed, none is up
+  bool lost_ = false;       // a connection dropped since Reset()
 };
 
 }  // namespace dfs::transport

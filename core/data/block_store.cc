@@ -297,7 +297,6 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
     return Status::Ok();
   }
   OpenFile* f = *opened;
-  std::string block;
   size_t i = 0;
   while (i < records->size()) {
     auto& recs = *records;
@@ -316,16 +315,17 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
     std::vector<IdxRecord> idx(n);
     DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(idx.data()), n * kIdxRecord,
                                  kIdxHeader + first_slot * kIdxRecord, "read index"));
-    block.resize(n * key.block_size);
-    DFS_RETURN_IF_ERROR(PreadAll(f->dat, block.data(), block.size(),
-                                 static_cast<off_t>(first_slot * key.block_size), "read blocks"));
+    size_t bytes = n * key.block_size;
+    if (scratch_.size() < bytes) scratch_.resize(bytes);  // kept: no zero-fill per read
+    DFS_RETURN_IF_ERROR(PreadAll(f->dat, scratch_.data(), bytes, static_cast<off_t>(first_slot * key.block_size),
+                                 "read blocks"));
     for (size_t k = 0; k < n; ++k) {
       BlockRecord& r = recs[i + k];
       const IdxRecord& x = idx[k];
       r.version = x.version;
       r.crc = x.crc;
       r.length = x.length;
-      const char* p = block.data() + k * key.block_size;
+      const char* p = scratch_.data() + k * key.block_size;
       if (x.version == 0 || x.length > key.block_size) {
         r.state = static_cast<uint32_t>(BlockState::kMissing);
         r.version = r.crc = r.length = 0;

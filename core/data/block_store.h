@@ -84,7 +84,8 @@ class BlockStore {
   uint32_t index_;
   std::unordered_map<uint64_t, OpenFile> open_;
   std::list<uint64_t> lru_;  // most recently used first
-  bool dirty_ = false;  // written since the last Flush()
+  bool dirty_ = false;   // written since the last Flush()
+  std::string scratch_;  // read buffer, reused
 };
 
 }  // namespace dfs::data

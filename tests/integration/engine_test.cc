@@ -53,7 +53,7 @@ TEST_CASE("files of every awkward size copy in and out byte-exact", "[integratio
   }
 }
 
-TEST_CASE("block size is per file; stdin, stdout and dfs-to-dfs copies work", "[integration]") {
+TEST_CASE("block size is per file, and stdin, stdout and dfs-to-dfs copies work", "[integration]") {
   Cluster c(3);
   std::string bytes = RandomBytes(300000, 7);
   REQUIRE(c.Dfs({"cp", "--block-size", "65536", "-", "dfs:/big"}, bytes).code == 0);
