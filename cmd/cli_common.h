@@ -39,6 +39,7 @@ void RegisterMkdir(CLI::App& app, Globals& g, Runner& run);
 void RegisterRm(CLI::App& app, Globals& g, Runner& run);
 void RegisterMv(CLI::App& app, Globals& g, Runner& run);
 void RegisterStatus(CLI::App& app, Globals& g, Runner& run);
+void RegisterCorrupt(CLI::App& app, Globals& g, Runner& run);
 
 // Adds a subcommand with the house conventions (--help only; -h is free).
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description);

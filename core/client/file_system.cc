@@ -149,6 +149,23 @@ Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
   return out;
 }
 
+Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server, uint64_t block, uint32_t offset,
+                                               uint32_t length) {
+  if (server >= data_->size()) {
+    return InvalidArgument("no data server " + std::to_string(server) + " (the cluster has " +
+                           std::to_string(data_->size()) + ")");
+  }
+  proto::CorruptReq req;
+  req.file = {attr.fid, attr.placement_seed, attr.stripe_width, attr.block_size, server};
+  req.block = block;
+  req.offset = offset;
+  req.length = length;
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kCorrupt, 1, req)));
+  proto::CorruptRsp rsp;
+  DFS_RETURN_IF_ERROR(proto::DecodeReply(reply, &rsp));
+  return rsp;
+}
+
 Status FileSystem::Sync() {
   // Flush every server written to, in parallel; a server that is down is
   // waited for, as any write is (R10).

@@ -75,6 +75,11 @@ class FileSystem {
   // report checksum, version and state (no data crosses the network).
   Result<std::vector<BlockReport>> InspectBlocks(const Attr& attr);
 
+  // The corruption simulator: asks `server` to change stored bytes of a block
+  // (DESIGN.md section 7).
+  Result<proto::CorruptRsp> Corrupt(const Attr& attr, uint32_t server, uint64_t block, uint32_t offset,
+                                    uint32_t length);
+
   // Makes everything written through this FileSystem durable on the data
   // servers (one fdatasync round per command, not per block) and the
   // namespace durable on the meta server.

@@ -47,6 +47,7 @@ enum class Op : int {
   kFlush = 103,
   kServerStat = 104,
   kWriteFiles = 105,
+  kCorrupt = 106,
 };
 
 enum class FileType : int { kFile = 1, kDirectory = 2 };
@@ -194,6 +195,24 @@ struct WriteFilesReq {
   uint32_t server = 0;
   std::vector<FileRun> files;
   MSGPACK_DEFINE_MAP(server, files);
+};
+
+// The corruption simulator: change `length` stored bytes at `offset` of
+// block `block` without touching its checksum.
+struct CorruptReq {
+  BlockBatchReq file;
+  uint64_t block = 0;
+  uint32_t offset = 0;
+  uint32_t length = 1;
+  MSGPACK_DEFINE_MAP(file, block, offset, length);
+};
+
+struct CorruptRsp {
+  uint64_t block = 0;
+  uint32_t offset = 0;
+  std::string old_bytes;
+  std::string new_bytes;
+  MSGPACK_DEFINE_MAP(block, offset, old_bytes, new_bytes);
 };
 
 struct FileReq {

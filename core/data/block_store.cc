@@ -341,6 +341,42 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
   return Status::Ok();
 }
 
+Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length,
+                           std::string* old_bytes, std::string* new_bytes) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  std::string what = "block " + std::to_string(block) + " of file id " + std::to_string(key.fid);
+  if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, block)) {
+    return NotFound(what + " is not placed on server " + std::to_string(index_));
+  }
+  auto opened = Get(key, false);
+  if (!opened.ok()) {
+    if (opened.status().code() == Code::kNotFound) return NotFound("server " + std::to_string(index_) + " holds no " + what);
+    return opened.status();
+  }
+  OpenFile* f = *opened;
+  uint64_t slot = LocalSlot(key.placement_seed, key.stripe_width, index_, block);
+  IdxRecord rec{};
+  DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(&rec), sizeof rec, kIdxHeader + slot * kIdxRecord,
+                               "read index"));
+  if (rec.version == 0) return NotFound("server " + std::to_string(index_) + " holds no " + what);
+  if (length == 0 || offset >= rec.length || length > rec.length - offset) {
+    return InvalidArgument(what + " is " + std::to_string(rec.length) + " bytes: cannot change " +
+                           std::to_string(length) + " at offset " + std::to_string(offset));
+  }
+  off_t at = static_cast<off_t>(slot * key.block_size + offset);
+  old_bytes->assign(length, '\0');
+  DFS_RETURN_IF_ERROR(PreadAll(f->dat, old_bytes->data(), length, at, "read block"));
+  *new_bytes = *old_bytes;
+  uint32_t seed = static_cast<uint32_t>(at * 2654435761u) ^ static_cast<uint32_t>(rec.crc);
+  for (char& c : *new_bytes) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>(c ^ (1 + (seed >> 16) % 255));  // never 0: every byte changes
+  }
+  DFS_RETURN_IF_ERROR(PwriteAll(f->dat, new_bytes->data(), length, at, "write block"));
+  dirty_ = true;
+  return Status::Ok();
+}
+
 Status BlockStore::Delete(uint64_t fid) {
   Close(fid);
   for (const char* ext : {".dat", ".idx"}) {

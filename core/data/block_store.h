@@ -58,6 +58,12 @@ class BlockStore {
   // set) and appends the data of verified blocks flagged kWantData to `data`.
   Status Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data);
 
+  // The corruption simulator: replaces `length` bytes at `offset` of a stored
+  // block with different ones, leaving its checksum as it was. Returns the
+  // old and new bytes. NotFound if this server holds no such block.
+  Status Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
+                 std::string* new_bytes);
+
   // Moves a file's blocks to the trash area.
   Status Delete(uint64_t fid);
 

@@ -45,6 +45,12 @@ transport::Message DataService::Handle(transport::Message&& request) {
       if (write) {
         Status st = store_->Write(KeyOf(req), *records, request.frames[2]);
         if (!st.ok()) return fail(st);
+        for (const BlockRecord& r : *records) {
+          if (r.flags & kRepairWrite) {
+            fprintf(stderr, "dfs data %u: repaired block %llu of file id %llu from the other replica\n",
+                    store_->index(), static_cast<unsigned long long>(r.index), static_cast<unsigned long long>(req.fid));
+          }
+        }
         return proto::Encode(h.op, h.id, proto::Empty{});
       }
       std::string data;
@@ -84,6 +90,19 @@ transport::Message DataService::Handle(transport::Message&& request) {
         return fail(InvalidArgument("file runs do not cover the batch"));
       }
       return proto::Encode(h.op, h.id, proto::Empty{});
+    }
+    case Op::kCorrupt: {
+      proto::CorruptReq req;
+      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      proto::CorruptRsp rsp;
+      rsp.block = req.block;
+      rsp.offset = req.offset;
+      Status st = store_->Corrupt(KeyOf(req.file), req.block, req.offset, req.length, &rsp.old_bytes, &rsp.new_bytes);
+      if (!st.ok()) return fail(st);
+      fprintf(stderr, "dfs data %u: corrupted %u bytes at offset %u of block %llu of file id %llu (dfs corrupt)\n",
+              store_->index(), req.length, req.offset, static_cast<unsigned long long>(req.block),
+              static_cast<unsigned long long>(req.file.fid));
+      return proto::Encode(h.op, h.id, rsp);
     }
     case Op::kDeleteFile: {
       proto::FileReq req;

@@ -192,6 +192,20 @@ void Cluster::WipeData(int i) {
   std::filesystem::remove_all(dir_ + "/data" + std::to_string(i));
 }
 
+int64_t Cluster::Corrupt(int i, const std::string& path, int64_t block) {
+  std::vector<std::string> args = {"corrupt", "--server", std::to_string(i), path};
+  if (block >= 0) {
+    args.push_back("--block");
+    args.push_back(std::to_string(block));
+  }
+  auto r = Dfs(args);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  size_t at = r.out.find(" block ");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(r.out.substr(at + 7));
+}
+
 void Cluster::WaitUntilUp(double timeout_s) {
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
   while (true) {

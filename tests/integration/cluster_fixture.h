@@ -54,6 +54,9 @@ class Cluster {
   void KillData(int i);  // kill -9
   void StopData(int i);  // SIGTERM, wait
   void WipeData(int i);  // rm -rf its directory (server must be stopped)
+  // dfs corrupt of one block (random if block < 0) on server i; returns the
+  // block index it corrupted.
+  int64_t Corrupt(int i, const std::string& path, int64_t block = -1);
   bool DataRunning(int i) const { return data_pids_[i] > 0; }
   // Waits until every running data server answers `dfs status`.
   void WaitUntilUp(double timeout_s = 15);

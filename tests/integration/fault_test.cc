@@ -57,3 +57,77 @@ TEST_CASE("the write timeout bounds the wait and names the server", "[fault]") {
   // The size was never committed: the file reads as empty, not as wrong bytes.
   CHECK(c.Dfs({"cat", "/f"}).out.empty());
 }
+
+TEST_CASE("reads repair corrupt replicas and never return wrong bytes", "[fault]") {
+  Cluster c(4);
+  std::string bytes = RandomBytes(200000, 9);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, bytes).code == 0);
+  std::vector<std::pair<int, int64_t>> damaged;  // server, block
+  for (int s = 0; s < 4; ++s) {
+    for (int k = 0; k < 3; ++k) damaged.emplace_back(s, c.Corrupt(s, "/f"));
+  }
+  auto cat = c.Dfs({"-v", "cat", "/f"});
+  REQUIRE(cat.code == 0);
+  CHECK(cat.out == bytes);
+  CHECK_THAT(cat.err, Catch::Contains("repaired block"));
+
+  SECTION("the corrupted copies are good again: each serves with the other holder stopped") {
+    auto stat = c.Dfs({"stat", "--blocks", "--json", "/f"});
+    CHECK(stat.out.find("\"corrupt\"") == std::string::npos);
+    // Stop every server but one damaged holder at a time: its copies alone must verify.
+    for (int s = 0; s < 4; ++s) {
+      for (int other = 0; other < 4; ++other) {
+        if (other != s) c.KillData(other);
+      }
+      auto one = c.Dfs({"stat", "--blocks", "--json", "/f"});
+      for (auto [server, block] : damaged) {
+        if (server != s) continue;
+        // The block's line: {"index": B, ..., "replicas": [{"server": s, "state": "ok", ...
+        size_t at = one.out.find("{\"index\": " + std::to_string(block) + ",");
+        REQUIRE(at != std::string::npos);
+        std::string line = one.out.substr(at, one.out.find('\n', at) - at);
+        INFO(line);
+        CHECK(line.find("{\"server\": " + std::to_string(s) + ", \"state\": \"ok\"") != std::string::npos);
+      }
+      for (int other = 0; other < 4; ++other) {
+        if (other != s) c.StartData(other);
+      }
+      c.WaitUntilUp();
+    }
+  }
+  SECTION("a block corrupt on both holders fails the read, naming file, block and servers") {
+    int64_t block = c.Corrupt(0, "/f");
+    // Its other holder is server 1 or 3 (0's neighbours); corrupt it there too.
+    int other = -1;
+    for (int s : {1, 3}) {
+      auto r = c.Dfs({"corrupt", "--server", std::to_string(s), "/f", "--block", std::to_string(block)});
+      if (r.code == 0) other = s;
+    }
+    REQUIRE(other >= 0);
+    auto bad = c.Dfs({"cp", "dfs:/f", c.dir() + "/out"});
+    CHECK(bad.code != 0);
+    CHECK_THAT(bad.err, Catch::Contains("/f: block " + std::to_string(block)));
+    CHECK_THAT(bad.err, Catch::Contains("server 0"));
+    CHECK_THAT(bad.err, Catch::Contains("server " + std::to_string(other)));
+    CHECK_THAT(bad.err, Catch::Contains("corrupt"));
+    std::string partial = c.ReadLocal(c.dir() + "/out");
+    CHECK(partial.size() <= static_cast<size_t>(block) * 512);  // nothing past the bad block
+    CHECK(bytes.compare(0, partial.size(), partial) == 0);     // and only right bytes before it
+  }
+}
+
+TEST_CASE("dfs corrupt refuses blocks a server does not hold", "[fault]") {
+  Cluster c(5);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/one"}, std::string(100, 'x')).code == 0);
+  int refused = 0;
+  for (int s = 0; s < 5; ++s) {
+    auto r = c.Dfs({"corrupt", "--server", std::to_string(s), "/one", "--block", "0"});
+    if (r.code != 0) {
+      ++refused;
+      CHECK_THAT(r.err, Catch::Contains("does not hold block 0"));
+    }
+  }
+  CHECK(refused == 3);
+  CHECK(c.Dfs({"corrupt", "--server", "9", "/one"}).code != 0);
+  CHECK(c.Dfs({"corrupt", "--server", "0", "/one", "--block", "7"}).code != 0);
+}
