@@ -167,7 +167,8 @@ struct ListFilesReq {
 struct ListFilesRsp {
   std::vector<Attr> files;  // name holds the full path
   bool more = false;
-  MSGPACK_DEFINE_MAP(files, more);
+  uint64_t next_fid = 0;    // every file id below this was handed out already
+  MSGPACK_DEFINE_MAP(files, more, next_fid);
 };
 
 // Identifies one file's blocks on one data server.
@@ -229,7 +230,10 @@ struct ServerStatRsp {
   uint64_t bytes = 0;
   uint64_t disk_free = 0;
   uint64_t disk_total = 0;
-  MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total);
+  uint64_t rebuild_blocks = 0;  // blocks restored by this run's rebuild
+  uint64_t rebuild_bytes = 0;
+  MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks,
+                     rebuild_bytes);
 };
 
 // A decoded frame 0. Keeps the unpacked buffer alive for `body`.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -382,7 +383,11 @@ Status BlockStore::Delete(uint64_t fid) {
   for (const char* ext : {".dat", ".idx"}) {
     std::string from = FilePath(fid, ext);
     std::string to = dir_ + "/trash/" + std::to_string(fid) + ext;
-    if (rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) return IoError("move " + from + " to trash");
+    if (rename(from.c_str(), to.c_str()) != 0) {
+      if (errno == ENOENT) continue;
+      return IoError("move " + from + " to trash");
+    }
+    utimes(to.c_str(), nullptr);  // the grace period starts now
   }
   return Status::Ok();
 }
@@ -398,6 +403,33 @@ Status BlockStore::Flush() {
   if (rc != 0) return IoError("syncfs " + dir_);
   dirty_ = false;
   return Status::Ok();
+}
+
+std::vector<uint64_t> BlockStore::ListFiles() {
+  std::vector<uint64_t> fids;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_ + "/blocks", ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() != ".idx") continue;
+    std::string stem = it->path().stem();
+    char* end = nullptr;
+    uint64_t fid = strtoull(stem.c_str(), &end, 10);
+    if (end && *end == '\0' && fid) fids.push_back(fid);
+  }
+  return fids;
+}
+
+size_t BlockStore::PurgeTrash(double age_s) {
+  size_t purged = 0;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (auto it = fs::directory_iterator(dir_ + "/trash", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    auto when = it->last_write_time(ec);
+    if (ec) continue;
+    if (std::chrono::duration<double>(now - when).count() < age_s) continue;
+    if (fs::remove(it->path(), ec)) ++purged;
+  }
+  return purged;
 }
 
 Result<StoreStats> BlockStore::Stats() {

@@ -72,6 +72,12 @@ class BlockStore {
 
   Result<StoreStats> Stats();
 
+  // File ids this server stores blocks of.
+  std::vector<uint64_t> ListFiles();
+
+  // Deletes trash older than `age_s` seconds; returns how many files went.
+  size_t PurgeTrash(double age_s);
+
  private:
   struct OpenFile {
     int dat = -1;

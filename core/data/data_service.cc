@@ -23,6 +23,11 @@ FileKey KeyOf(const proto::BlockBatchReq& r) {
 }  // namespace
 
 transport::Message DataService::Handle(transport::Message&& request) {
+  std::lock_guard<std::mutex> lock(*store_mu_);
+  return HandleLocked(std::move(request));
+}
+
+transport::Message DataService::HandleLocked(transport::Message&& request) {
   auto header = proto::DecodeHeader(request);
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;
@@ -120,7 +125,12 @@ transport::Message DataService::Handle(transport::Message&& request) {
       proto::ServerStatRsp rsp;
       rsp.index = store_->index();
       rsp.cluster_id = cluster_id_;
-      rsp.state = "up";
+      bool rebuilding = rebuild_ && rebuild_->running;
+      rsp.state = rebuilding ? "rebuilding" : "up";
+      if (rebuild_) {
+        rsp.rebuild_blocks = rebuild_->blocks_restored;
+        rsp.rebuild_bytes = rebuild_->bytes_restored;
+      }
       rsp.files = stats->files;
       rsp.blocks = stats->blocks;
       rsp.bytes = stats->bytes;
@@ -169,7 +179,10 @@ Status RunDataServer(const DataServerOptions& options) {
   DFS_RETURN_IF_ERROR(loop.Bind(listen));
   fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index,
           map.cluster_id.c_str(), options.dir.c_str(), listen.c_str());
-  DataService service(store.get(), map.cluster_id);
+  std::mutex store_mu;
+  Rebuilder rebuilder(store.get(), &store_mu, options.meta, map.servers, options.trash_hours * 3600);
+  rebuilder.Start();
+  DataService service(store.get(), &store_mu, &rebuilder.progress(), map.cluster_id);
   loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
   fprintf(stderr, "dfs data %u: stopped\n", options.index);
   return Status::Ok();

@@ -512,6 +512,7 @@ Result<proto::ListFilesRsp> MetaStore::ListFiles(uint64_t after_fid, uint32_t li
   static const std::string sql = std::string("SELECT ") + kColumns +
                                  " FROM inodes WHERE fid > ? AND type = 1 ORDER BY fid LIMIT ?";
   proto::ListFilesRsp rsp;
+  rsp.next_fid = next_fid_;
   {
     Stmt s(Prepare(sql.c_str()));
     s.Bind(1, after_fid).Bind(2, limit + 1);

@@ -226,6 +226,17 @@ void Cluster::WaitUntilUp(double timeout_s) {
   }
 }
 
+void Cluster::WaitUntilRebuilt(double timeout_s) {
+  WaitUntilUp();
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  while (true) {
+    auto r = Dfs({"status", "--json"}, "", 10);
+    if (r.out.find("\"data_servers\"") != std::string::npos && r.out.find("rebuilding") == std::string::npos) return;
+    if (Clock::now() > deadline) FAIL("still rebuilding after " << timeout_s << " s: " << r.out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 CommandResult Cluster::Dfs(const std::vector<std::string>& args, const std::string& input, double timeout_s) {
   std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -60,6 +60,8 @@ class Cluster {
   bool DataRunning(int i) const { return data_pids_[i] > 0; }
   // Waits until every running data server answers `dfs status`.
   void WaitUntilUp(double timeout_s = 15);
+  // Waits until no data server reports "rebuilding".
+  void WaitUntilRebuilt(double timeout_s = 60);
 
  private:
   pid_t Spawn(const std::vector<std::string>& args, const std::string& log);

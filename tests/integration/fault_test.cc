@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "cluster_fixture.h"
@@ -130,4 +131,62 @@ TEST_CASE("dfs corrupt refuses blocks a server does not hold", "[fault]") {
   CHECK(refused == 3);
   CHECK(c.Dfs({"corrupt", "--server", "9", "/one"}).code != 0);
   CHECK(c.Dfs({"corrupt", "--server", "0", "/one", "--block", "7"}).code != 0);
+}
+
+TEST_CASE("a wiped data server rebuilds from its neighbours", "[fault]") {
+  Cluster c(4);
+  std::vector<std::string> files;
+  for (int k = 0; k < 5; ++k) {
+    files.push_back(RandomBytes(150000 + 3333 * k, 300 + k));
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/f" + std::to_string(k)}, files[k]).code == 0);
+  }
+  c.KillData(2);
+  c.WipeData(2);
+  c.StartData(2);
+  c.WaitUntilRebuilt();
+  std::string log = c.ReadLocal(c.dir() + "/data2.log");
+  CHECK_THAT(log, Catch::Contains("blocks ("));
+  CHECK_THAT(log, Catch::Contains("rebuild done"));
+  // Each neighbour stopped in turn: server 2's copies alone serve its blocks.
+  for (int neighbour : {1, 3}) {
+    c.KillData(neighbour);
+    for (int k = 0; k < 5; ++k) {
+      auto cat = c.Dfs({"cat", "/f" + std::to_string(k)}, "", 60);
+      INFO("file " << k << " with server " << neighbour << " down: " << cat.err);
+      REQUIRE(cat.code == 0);
+      CHECK(cat.out == files[k]);
+    }
+    c.StartData(neighbour);
+    c.WaitUntilRebuilt();
+  }
+}
+
+TEST_CASE("a server missing some blocks fetches just those, and deleted files go to its trash", "[fault]") {
+  Cluster c(3);
+  std::string keep = RandomBytes(80000, 1);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/keep"}, keep).code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/gone"}, RandomBytes(80000, 2)).code == 0);
+  std::string gone_id;
+  {
+    auto stat = c.Dfs({"stat", "--json", "/gone"}).out;
+    size_t at = stat.find("\"file_id\": ");
+    gone_id = stat.substr(at + 11, stat.find(',', at) - at - 11);
+  }
+  c.KillData(0);
+  REQUIRE(c.Dfs({"rm", "/gone"}, "", 30).code == 0);  // server 0 is away
+  // Lose server 0's copy of /keep, but not its directory.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(c.dir() + "/data0/blocks")) {
+    if (e.path().extension() == ".dat" || e.path().extension() == ".idx") {
+      if (e.path().stem() != gone_id) std::filesystem::remove(e.path());
+    }
+  }
+  c.StartData(0);
+  c.WaitUntilRebuilt();
+  CHECK(std::filesystem::exists(c.dir() + "/data0/trash/" + gone_id + ".dat"));
+  c.KillData(1);
+  c.KillData(2);
+  // Only server 0 is up: the blocks it holds of /keep verify there.
+  auto stat = c.Dfs({"stat", "--blocks", "--json", "/keep"});
+  CHECK(stat.out.find("{\"server\": 0, \"state\": \"ok\"") != std::string::npos);
+  CHECK(stat.out.find("{\"server\": 0, \"state\": \"missing\"") == std::string::npos);
 }
