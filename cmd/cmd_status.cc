@@ -27,7 +27,9 @@ void RegisterStatus(CLI::App& app, Globals& g, Runner& run) {
           if (up) {
             out += ", \"files\": " + std::to_string(s.stat.files) + ", \"blocks\": " + std::to_string(s.stat.blocks) +
                    ", \"bytes\": " + std::to_string(s.stat.bytes) + ", \"disk_free\": " +
-                   std::to_string(s.stat.disk_free) + ", \"disk_total\": " + std::to_string(s.stat.disk_total);
+                   std::to_string(s.stat.disk_free) + ", \"disk_total\": " + std::to_string(s.stat.disk_total) +
+                   ", \"rebuild_blocks\": " + std::to_string(s.stat.rebuild_blocks) +
+                   ", \"rebuild_bytes\": " + std::to_string(s.stat.rebuild_bytes);
           }
           out += "}";
         }

@@ -210,6 +210,8 @@ Status DataClient::RunAll(const std::vector<Batch*>& batches) {
   });
 }
 
+bool DataClient::LikelyDown(uint32_t server) const { return servers_[server]->down; }
+
 void DataClient::Abort() {
   for (auto& sv : servers_) {
     if (!sv->sent.empty()) sv->channel->Reset();

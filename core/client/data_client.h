@@ -63,6 +63,9 @@ class DataClient {
   // Submit + RunUntil for a set of batches.
   Status RunAll(const std::vector<Batch*>& batches);
 
+  // True while `server` is believed down (its last request failed).
+  bool LikelyDown(uint32_t server) const;
+
   // Drops every queued and in-flight batch (an operation gave up).
   void Abort();
 

@@ -40,6 +40,8 @@ void FileReader::Submit(Window* w) {
     BlockIndex index = w->first_block + j;
     ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
     uint32_t servers[2] = {pair.first, pair.second};
+    // The data comes from the first holder, unless it is known to be down.
+    int data_from = data_->LikelyDown(pair.first) && !data_->LikelyDown(pair.second) ? 1 : 0;
     for (int h = 0; h < 2; ++h) {
       uint32_t s = servers[h];
       if (by_server[s] < 0) {
@@ -52,7 +54,7 @@ void FileReader::Submit(Window* w) {
       Batch* b = w->batches[by_server[s]].get();
       BlockRecord rec;
       rec.index = index;
-      rec.flags = h == 0 ? kWantData : 0;
+      rec.flags = h == data_from ? kWantData : 0;
       w->holder[h][j] = Slot{by_server[s], static_cast<uint32_t>(b->records.size())};
       b->records.push_back(rec);
     }
@@ -102,25 +104,36 @@ Status FileReader::Finish(Window* w, std::string* out) {
   std::vector<const char*> block_data(w->count, nullptr);
   std::vector<int> winner(w->count, -1);
 
+  // Whether holder h was asked for block j's data.
+  auto sent_data = [&](int h, uint64_t j) {
+    const Slot& s = w->holder[h][j];
+    return (w->batches[s.batch]->records[s.pos].flags & kWantData) != 0;
+  };
+
   for (uint64_t j = 0; j < w->count; ++j) {
     const BlockRecord* r[2] = {answer(0, j), answer(1, j)};
+    // The newest copy that verifies; on a tie, the one whose data is here.
     int best = -1;
     for (int h = 0; h < 2; ++h) {
-      if (usable(r[h]) && (best < 0 || r[h]->version > r[best]->version)) best = h;
+      if (!usable(r[h])) continue;
+      if (best < 0 || r[h]->version > r[best]->version ||
+          (r[h]->version == r[best]->version && sent_data(h, j))) {
+        best = h;
+      }
     }
-    if (best == 0) {
-      const Slot& s = w->holder[0][j];
+    if (best >= 0 && sent_data(best, j)) {
+      const Slot& s = w->holder[best][j];
       const char* p = w->batches[s.batch]->reply_data.data() + data_offset[s.batch][s.pos];
-      if (Crc32c(p, r[0]->length) == r[0]->crc) {
+      if (Crc32c(p, r[best]->length) == r[best]->crc) {
         block_data[j] = p;
-        winner[j] = 0;
+        winner[j] = best;
         continue;
       }
-      best = usable(r[1]) ? 1 : -1;  // damaged in transit: try the other copy
+      best = usable(r[1 - best]) ? 1 - best : -1;  // damaged in transit: try the other copy
     }
-    if (best == 1) {
-      winner[j] = 1;
-      fetch.push_back({j, 1});
+    if (best >= 0) {
+      winner[j] = best;
+      fetch.push_back({j, best});
       continue;
     }
     BlockIndex index = w->first_block + j;
@@ -141,8 +154,12 @@ Status FileReader::Finish(Window* w, std::string* out) {
   std::vector<std::unique_ptr<Batch>> batches(attr_.stripe_width);  // fetches; own block_data
   if (!fetch.empty()) {
     std::vector<Batch*> list;
+    auto server_of = [&](const Pending& p) {
+      ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, w->first_block + p.j);
+      return p.source == 0 ? pair.first : pair.second;
+    };
     for (const Pending& p : fetch) {
-      uint32_t s = PlaceBlock(attr_.placement_seed, attr_.stripe_width, w->first_block + p.j).second;
+      uint32_t s = server_of(p);
       if (!batches[s]) {
         batches[s] = std::make_unique<Batch>();
         batches[s]->op = proto::Op::kReadBlocks;
@@ -158,7 +175,7 @@ Status FileReader::Finish(Window* w, std::string* out) {
     std::vector<size_t> cursor(attr_.stripe_width, 0), offset(attr_.stripe_width, 0);
     for (const Pending& p : fetch) {
       BlockIndex index = w->first_block + p.j;
-      uint32_t s = PlaceBlock(attr_.placement_seed, attr_.stripe_width, index).second;
+      uint32_t s = server_of(p);
       Batch& b = *batches[s];
       const BlockRecord* got = b.status.ok() ? &b.reply_records[cursor[s]++] : nullptr;
       if (!usable(got) || Crc32c(b.reply_data.data() + offset[s], got->length) != got->crc) {
@@ -168,7 +185,7 @@ Status FileReader::Finish(Window* w, std::string* out) {
       }
       block_data[p.j] = b.reply_data.data() + offset[s];
       offset[s] += got->length;
-      const Slot& sl = w->holder[1][p.j];
+      const Slot& sl = w->holder[p.source][p.j];
       w->batches[sl.batch]->reply_records[sl.pos] = *got;  // the winner's record, for repair below
     }
   }

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -190,6 +191,17 @@ void Cluster::StopData(int i) { Kill(data_pids_[i], SIGTERM); }
 void Cluster::WipeData(int i) {
   REQUIRE(data_pids_[i] == 0);
   std::filesystem::remove_all(dir_ + "/data" + std::to_string(i));
+}
+
+std::vector<std::pair<int, int>> Cluster::Placement(const std::string& path) {
+  auto r = Dfs({"stat", "--blocks", "--json", path});
+  REQUIRE(r.code == 0);
+  std::vector<std::pair<int, int>> out;
+  std::regex re("\"servers\": \\[(\\d+), (\\d+)\\]");
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), re); it != std::sregex_iterator(); ++it) {
+    out.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
+  }
+  return out;
 }
 
 int64_t Cluster::Corrupt(int i, const std::string& path, int64_t block) {

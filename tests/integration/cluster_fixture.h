@@ -54,6 +54,9 @@ class Cluster {
   void KillData(int i);  // kill -9
   void StopData(int i);  // SIGTERM, wait
   void WipeData(int i);  // rm -rf its directory (server must be stopped)
+  // The holders of each block of `path`, from dfs stat --blocks --json.
+  std::vector<std::pair<int, int>> Placement(const std::string& path);
+
   // dfs corrupt of one block (random if block < 0) on server i; returns the
   // block index it corrupted.
   int64_t Corrupt(int i, const std::string& path, int64_t block = -1);

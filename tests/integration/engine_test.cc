@@ -13,16 +13,6 @@ using dfs::testing::RandomBytes;
 
 namespace {
 
-// The "servers" pairs of `dfs stat --blocks --json`, in block order.
-std::vector<std::pair<int, int>> ServersOf(const std::string& json) {
-  std::vector<std::pair<int, int>> out;
-  std::regex re("\"servers\": \\[(\\d+), (\\d+)\\]");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), re); it != std::sregex_iterator(); ++it) {
-    out.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
-  }
-  return out;
-}
-
 uint64_t JsonNumber(const std::string& json, const std::string& key) {
   std::smatch m;
   REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": (\\d+)")));
@@ -77,7 +67,7 @@ TEST_CASE("placement follows the formula and the holders really hold the blocks"
   uint64_t seed = JsonNumber(stat.out, "placement_seed");
   CHECK(seed == dfs::Fnv1a64("/dir-a/file1"));
   CHECK(JsonNumber(stat.out, "stripe_width") == 5);
-  auto servers = ServersOf(stat.out);
+  auto servers = c.Placement("/dir-a/file1");
   REQUIRE(servers.size() == 24);
   for (uint64_t i = 0; i < servers.size(); ++i) {
     CHECK(servers[i].first == static_cast<int>((seed % 5 + i) % 5));
@@ -89,7 +79,7 @@ TEST_CASE("placement follows the formula and the holders really hold the blocks"
     // A one-block file: only its two holders stay up.
     std::string one = RandomBytes(400, 11);
     REQUIRE(c.Dfs({"cp", "-", "dfs:/one"}, one).code == 0);
-    auto s1 = ServersOf(c.Dfs({"stat", "--blocks", "--json", "/one"}).out);
+    auto s1 = c.Placement("/one");
     REQUIRE(s1.size() == 1);
     for (int i = 0; i < 5; ++i) {
       if (i != s1[0].first && i != s1[0].second) c.KillData(i);

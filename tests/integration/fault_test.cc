@@ -63,11 +63,22 @@ TEST_CASE("reads repair corrupt replicas and never return wrong bytes", "[fault]
   Cluster c(4);
   std::string bytes = RandomBytes(200000, 9);
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, bytes).code == 0);
+  // Three blocks per server, never both copies of one block (that is the
+  // unrecoverable case, tested below).
+  auto placement = c.Placement("/f");
   std::vector<std::pair<int, int64_t>> damaged;  // server, block
   for (int s = 0; s < 4; ++s) {
-    for (int k = 0; k < 3; ++k) damaged.emplace_back(s, c.Corrupt(s, "/f"));
+    int picked = 0;
+    for (int64_t i = s; i < static_cast<int64_t>(placement.size()) && picked < 3; i += 7) {
+      if (placement[i].first == s || placement[i].second == s) {
+        damaged.emplace_back(s, c.Corrupt(s, "/f", i));
+        ++picked;
+      }
+    }
+    REQUIRE(picked == 3);
   }
   auto cat = c.Dfs({"-v", "cat", "/f"});
+  INFO(cat.err);
   REQUIRE(cat.code == 0);
   CHECK(cat.out == bytes);
   CHECK_THAT(cat.err, Catch::Contains("repaired block"));
@@ -97,18 +108,14 @@ TEST_CASE("reads repair corrupt replicas and never return wrong bytes", "[fault]
     }
   }
   SECTION("a block corrupt on both holders fails the read, naming file, block and servers") {
-    int64_t block = c.Corrupt(0, "/f");
-    // Its other holder is server 1 or 3 (0's neighbours); corrupt it there too.
-    int other = -1;
-    for (int s : {1, 3}) {
-      auto r = c.Dfs({"corrupt", "--server", std::to_string(s), "/f", "--block", std::to_string(block)});
-      if (r.code == 0) other = s;
-    }
-    REQUIRE(other >= 0);
+    int64_t block = 5;  // untouched above (5 mod 7 is no server's)
+    auto [first, other] = placement[block];
+    c.Corrupt(first, "/f", block);
+    c.Corrupt(other, "/f", block);
     auto bad = c.Dfs({"cp", "dfs:/f", c.dir() + "/out"});
     CHECK(bad.code != 0);
     CHECK_THAT(bad.err, Catch::Contains("/f: block " + std::to_string(block)));
-    CHECK_THAT(bad.err, Catch::Contains("server 0"));
+    CHECK_THAT(bad.err, Catch::Contains("server " + std::to_string(first)));
     CHECK_THAT(bad.err, Catch::Contains("server " + std::to_string(other)));
     CHECK_THAT(bad.err, Catch::Contains("corrupt"));
     std::string partial = c.ReadLocal(c.dir() + "/out");
@@ -189,4 +196,41 @@ TEST_CASE("a server missing some blocks fetches just those, and deleted files go
   auto stat = c.Dfs({"stat", "--blocks", "--json", "/keep"});
   CHECK(stat.out.find("{\"server\": 0, \"state\": \"ok\"") != std::string::npos);
   CHECK(stat.out.find("{\"server\": 0, \"state\": \"missing\"") == std::string::npos);
+}
+
+TEST_CASE("a long copy survives data servers killed -9 over and over", "[fault]") {
+  Cluster c(3);
+  const int mib = 24;
+  std::string bytes = RandomBytes(static_cast<size_t>(mib) << 20, 77);
+  std::string local = c.LocalFile("big", bytes);
+  // Feed the copy slowly so the kills land in the middle of it.
+  std::string feed = "for i in $(seq 0 " + std::to_string(mib - 1) + "); do dd if=" + local +
+                     " bs=1M skip=$i count=1 status=none; sleep 0.15; done | " + dfs::testing::DfsBinary() +
+                     " --meta " + c.meta_endpoint() + " cp - dfs:/big";
+  CommandResult cp;
+  std::thread writer([&] { cp = dfs::testing::Run({"sh", "-c", feed}, "", 300); });
+  for (int k = 0; k < 10; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    c.KillData(k % 3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    c.StartData(k % 3);
+  }
+  writer.join();
+  INFO(cp.err);
+  REQUIRE(cp.code == 0);
+  CHECK_THAT(cp.err, Catch::Contains("waiting for data server"));
+  c.WaitUntilRebuilt();
+  auto cat = c.Dfs({"cat", "/big"});
+  REQUIRE(cat.code == 0);
+  CHECK(cat.out == bytes);
+  // Every block is on both of its holders: any one server down, all bytes remain.
+  for (int down = 0; down < 3; ++down) {
+    c.KillData(down);
+    auto one = c.Dfs({"cat", "/big"}, "", 60);
+    INFO("server " << down << " down: " << one.err);
+    CHECK(one.code == 0);
+    CHECK(one.out == bytes);
+    c.StartData(down);
+    c.WaitUntilRebuilt();
+  }
 }
