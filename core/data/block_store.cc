@@ -305,28 +305,35 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
       return InvalidArgument("block " + std::to_string(recs[i].index) + " of file id " +
                              std::to_string(key.fid) + " does not belong on server " + std::to_string(index_));
     }
-    uint64_t first_slot = LocalSlot(key.placement_seed, key.stripe_width, index_, recs[i].index);
+    // A run: records in increasing slot order within a span of max_span
+    // slots, read with one pread of the index and one of the data (the gaps
+    // cost less than a system call per block).
+    const uint64_t first_slot = LocalSlot(key.placement_seed, key.stripe_width, index_, recs[i].index);
+    const size_t max_span = std::max<size_t>(1, (4u << 20) / key.block_size);
+    slots_.assign(1, first_slot);
     size_t j = i + 1;
-    size_t max_run = std::max<size_t>(1, (4u << 20) / key.block_size);
-    while (j < recs.size() && j - i < max_run && HoldsBlock(key.placement_seed, key.stripe_width, index_, recs[j].index) &&
-           LocalSlot(key.placement_seed, key.stripe_width, index_, recs[j].index) == first_slot + (j - i)) {
+    while (j < recs.size() && HoldsBlock(key.placement_seed, key.stripe_width, index_, recs[j].index)) {
+      uint64_t slot = LocalSlot(key.placement_seed, key.stripe_width, index_, recs[j].index);
+      if (slot <= slots_.back() || slot - first_slot >= max_span) break;
+      slots_.push_back(slot);
       ++j;
     }
-    size_t n = j - i;
-    std::vector<IdxRecord> idx(n);
-    DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(idx.data()), n * kIdxRecord,
+    const size_t span = slots_.back() - first_slot + 1;
+    std::vector<IdxRecord> idx(span);
+    DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(idx.data()), span * kIdxRecord,
                                  kIdxHeader + first_slot * kIdxRecord, "read index"));
-    size_t bytes = n * key.block_size;
+    size_t bytes = span * key.block_size;
     if (scratch_.size() < bytes) scratch_.resize(bytes);  // kept: no zero-fill per read
     DFS_RETURN_IF_ERROR(PreadAll(f->dat, scratch_.data(), bytes, static_cast<off_t>(first_slot * key.block_size),
                                  "read blocks"));
-    for (size_t k = 0; k < n; ++k) {
+    for (size_t k = 0; k < j - i; ++k) {
       BlockRecord& r = recs[i + k];
-      const IdxRecord& x = idx[k];
+      const size_t at = slots_[k] - first_slot;
+      const IdxRecord& x = idx[at];
       r.version = x.version;
       r.crc = x.crc;
       r.length = x.length;
-      const char* p = scratch_.data() + k * key.block_size;
+      const char* p = scratch_.data() + at * key.block_size;
       if (x.version == 0 || x.length > key.block_size) {
         r.state = static_cast<uint32_t>(BlockState::kMissing);
         r.version = r.crc = r.length = 0;

@@ -97,7 +97,8 @@ class BlockStore {
   std::unordered_map<uint64_t, OpenFile> open_;
   std::list<uint64_t> lru_;  // most recently used first
   bool dirty_ = false;   // written since the last Flush()
-  std::string scratch_;  // read buffer, reused
+  std::string scratch_;          // read buffer, reused
+  std::vector<uint64_t> slots_;  // slots of the current read run, reused
 };
 
 }  // namespace dfs::data

@@ -1,5 +1,6 @@
 #include "core/data/rebuilder.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <unordered_set>
@@ -170,6 +171,11 @@ bool Rebuilder::RebuildFile(const proto::Attr& file) {
       }
       asked.push_back(other);
     }
+    // Copies from both neighbours are stored together in block order, so
+    // they land in consecutive slots: one write per run, not per block.
+    std::vector<std::pair<BlockRecord, const char*>> got;
+    std::vector<transport::Message> replies;
+    replies.reserve(asked.size());
     for (uint32_t other : asked) {
       auto reply = peers_[other]->Receive();
       if (!reply.ok()) peers_[other]->Reset();
@@ -183,9 +189,8 @@ bool Rebuilder::RebuildFile(const proto::Attr& file) {
         complete = false;
         continue;
       }
-      const std::string& data = reply->frames[2];
-      std::vector<BlockRecord> store_recs;
-      std::string store_data;
+      replies.push_back(std::move(*reply));
+      const std::string& data = replies.back().frames[2];
       uint64_t off = 0;
       for (const BlockRecord& theirs : *recs) {
         if (theirs.state != static_cast<uint32_t>(BlockState::kOk)) {
@@ -206,10 +211,18 @@ bool Rebuilder::RebuildFile(const proto::Attr& file) {
         BlockRecord w = theirs;
         w.state = 0;
         w.flags = 0;
-        store_recs.push_back(w);
-        store_data.append(bytes, theirs.length);
+        got.emplace_back(w, bytes);
       }
-      if (store_recs.empty()) continue;
+    }
+    if (!got.empty()) {
+      std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.first.index < b.first.index; });
+      std::vector<BlockRecord> store_recs;
+      std::string store_data;
+      store_recs.reserve(got.size());
+      for (const auto& [rec, bytes] : got) {
+        store_recs.push_back(rec);
+        store_data.append(bytes, rec.length);
+      }
       Status st;
       {
         std::lock_guard<std::mutex> lock(*store_mu_);
@@ -219,10 +232,10 @@ bool Rebuilder::RebuildFile(const proto::Attr& file) {
         Log("rebuild: cannot store blocks of file id %llu: %s", static_cast<unsigned long long>(file.fid),
             st.message().c_str());
         complete = false;
-        continue;
+      } else {
+        progress_.blocks_restored += store_recs.size();
+        progress_.bytes_restored += store_data.size();
       }
-      progress_.blocks_restored += store_recs.size();
-      progress_.bytes_restored += store_data.size();
     }
     MaybeReportProgress(false);
   }
