@@ -20,6 +20,8 @@ struct Globals {
   double timeout = 0;  // seconds a write waits for a down server; 0 = forever
   bool quiet = false;
   bool verbose = false;
+  // Set by a subcommand whose exit codes follow another convention (fsck(8)).
+  int exit_code = 0;
 };
 
 // The chosen subcommand's work, run by main after parsing.
@@ -40,6 +42,7 @@ void RegisterRm(CLI::App& app, Globals& g, Runner& run);
 void RegisterMv(CLI::App& app, Globals& g, Runner& run);
 void RegisterStatus(CLI::App& app, Globals& g, Runner& run);
 void RegisterCorrupt(CLI::App& app, Globals& g, Runner& run);
+void RegisterFsck(CLI::App& app, Globals& g, Runner& run);
 
 // Adds a subcommand with the house conventions (--help only; -h is free).
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description);

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
 
   Runner run;
   for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs,
-                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterStatus, RegisterCorrupt}) {
+                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterStatus, RegisterCorrupt, RegisterFsck}) {
     r(app, g, run);
   }
 
@@ -80,5 +80,5 @@ int main(int argc, char** argv) {
     fprintf(stderr, "dfs: %s\n", st.ToString().c_str());
     return ExitCode(st.code());
   }
-  return 0;
+  return g.exit_code;
 }

@@ -105,6 +105,34 @@ Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& s
   return reader.Read(offset, length, sink);
 }
 
+Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
+  proto::ListFilesReq req;
+  req.limit = 10000;
+  bool first = true;
+  while (true) {
+    proto::ListFilesRsp page;
+    DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kListFiles, req, &page));
+    if (first) *next_fid = page.next_fid;
+    first = false;
+    for (auto& f : page.files) files->push_back(std::move(f));
+    if (!page.more || page.files.empty()) return Status::Ok();
+    req.after_fid = files->back().fid;
+  }
+}
+
+Result<std::vector<uint64_t>> FileSystem::StoredFiles(uint32_t server) {
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kListStored, 1, proto::Empty{})));
+  proto::ListStoredRsp rsp;
+  DFS_RETURN_IF_ERROR(proto::DecodeReply(reply, &rsp));
+  return rsp.fids;
+}
+
+Status FileSystem::DeleteStored(uint32_t server, uint64_t fid) {
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{fid})));
+  proto::Empty e;
+  return proto::DecodeReply(reply, &e);
+}
+
 Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
   const uint32_t n = attr.stripe_width;
   if (n > data_->size() || n < 2) return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n));

@@ -71,6 +71,16 @@ class FileSystem {
   Status Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset = 0,
               uint64_t length = UINT64_MAX);
 
+  // Every file in the namespace, with its full path in `name`, and the
+  // file id counter when the listing began (ids below it were handed out).
+  Status ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid);
+
+  // File ids data server `server` stores blocks of.
+  Result<std::vector<uint64_t>> StoredFiles(uint32_t server);
+
+  // Moves a file id's blocks on one server to its trash.
+  Status DeleteStored(uint32_t server, uint64_t fid);
+
   // Asks both holders of every block of a file to verify their copy and
   // report checksum, version and state (no data crosses the network).
   Result<std::vector<BlockReport>> InspectBlocks(const Attr& attr);

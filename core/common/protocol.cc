@@ -5,7 +5,7 @@ namespace {
 
 // Bounds on what a peer may ask the decoder to allocate (msgpack-c's defaults
 // let a 5-byte message ask for ~96 GiB).
-const msgpack::unpack_limit kLimits(/*array=*/1 << 16, /*map=*/64, /*str=*/1 << 16,
+const msgpack::unpack_limit kLimits(/*array=*/1 << 20, /*map=*/64, /*str=*/1 << 16,
                                     /*bin=*/1 << 20, /*ext=*/0, /*depth=*/8);
 
 const msgpack::object* Find(const msgpack::object& map, const char* key) {

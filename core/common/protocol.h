@@ -48,6 +48,7 @@ enum class Op : int {
   kServerStat = 104,
   kWriteFiles = 105,
   kCorrupt = 106,
+  kListStored = 107,
 };
 
 enum class FileType : int { kFile = 1, kDirectory = 2 };
@@ -214,6 +215,12 @@ struct CorruptRsp {
   std::string old_bytes;
   std::string new_bytes;
   MSGPACK_DEFINE_MAP(block, offset, old_bytes, new_bytes);
+};
+
+// File ids a data server stores blocks of.
+struct ListStoredRsp {
+  std::vector<uint64_t> fids;
+  MSGPACK_DEFINE_MAP(fids);
 };
 
 struct FileReq {

@@ -150,6 +150,15 @@ void BlockStore::Close(uint64_t fid) {
 Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
   auto it = open_.find(key.fid);
   if (it != open_.end()) {
+    // Files removed behind our back (an operator, a wiped disk) must read as
+    // missing, not live on through the open descriptors.
+    struct stat a, b;
+    if (fstat(it->second.idx, &a) != 0 || fstat(it->second.dat, &b) != 0 || a.st_nlink == 0 || b.st_nlink == 0) {
+      Close(key.fid);
+      it = open_.end();
+    }
+  }
+  if (it != open_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     if (it->second.block_size != key.block_size) {
       return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
@@ -198,9 +207,10 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
     return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
                            std::to_string(h.block_size) + ", not " + std::to_string(key.block_size));
   }
-  int dat = open(dat_path.c_str(), flags | O_CREAT, 0644);
+  int dat = open(dat_path.c_str(), flags | (create ? O_CREAT : 0), 0644);
   if (dat < 0) {
     close(idx);
+    if (errno == ENOENT) return NotFound("file id " + std::to_string(key.fid) + " has no data file");
     return IoError("open " + dat_path);
   }
   lru_.push_front(key.fid);

@@ -109,6 +109,11 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
               static_cast<unsigned long long>(req.file.fid));
       return proto::Encode(h.op, h.id, rsp);
     }
+    case Op::kListStored: {
+      proto::ListStoredRsp rsp;
+      rsp.fids = store_->ListFiles();
+      return proto::Encode(h.op, h.id, rsp);
+    }
     case Op::kDeleteFile: {
       proto::FileReq req;
       if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
