@@ -20,6 +20,21 @@ FileKey KeyOf(const proto::BlockBatchReq& r) {
   return FileKey{r.fid, r.placement_seed, r.stripe_width, r.block_size};
 }
 
+// Checks a block batch is meant for this server and has `frames` frames;
+// returns its records.
+Result<std::vector<BlockRecord>> BatchRecords(const transport::Message& request, uint32_t target, uint32_t self,
+                                              size_t frames) {
+  if (target != self) {
+    return Status(Code::kFailedPrecondition,
+                  "this is data server " + std::to_string(self) + ", not " + std::to_string(target));
+  }
+  if (request.frames.size() != frames) {
+    return InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames, not " +
+                           std::to_string(frames));
+  }
+  return UnpackRecords(request.frames[1], kMaxBatchRecords);
+}
+
 }  // namespace
 
 transport::Message DataService::Handle(transport::Message&& request) {
@@ -37,15 +52,8 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
     case Op::kReadBlocks: {
       proto::BlockBatchReq req;
       if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
-      if (req.server != store_->index()) {
-        return fail(Status(Code::kFailedPrecondition, "this is data server " + std::to_string(store_->index()) +
-                                                          ", not " + std::to_string(req.server)));
-      }
       bool write = h.op == Op::kWriteBlocks;
-      if (request.frames.size() != (write ? 3u : 2u)) {
-        return fail(InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames"));
-      }
-      auto records = UnpackRecords(request.frames[1], kMaxBatchRecords);
+      auto records = BatchRecords(request, req.server, store_->index(), write ? 3 : 2);
       if (!records.ok()) return fail(records.status());
       if (write) {
         Status st = store_->Write(KeyOf(req), *records, request.frames[2]);
@@ -66,14 +74,7 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
     case Op::kWriteFiles: {
       proto::WriteFilesReq req;
       if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
-      if (req.server != store_->index()) {
-        return fail(Status(Code::kFailedPrecondition, "this is data server " + std::to_string(store_->index()) +
-                                                          ", not " + std::to_string(req.server)));
-      }
-      if (request.frames.size() != 3) {
-        return fail(InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames"));
-      }
-      auto records = UnpackRecords(request.frames[1], kMaxBatchRecords);
+      auto records = BatchRecords(request, req.server, store_->index(), 3);
       if (!records.ok()) return fail(records.status());
       // Split the records and data among the files, checking every count.
       size_t next = 0;
