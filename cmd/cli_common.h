@@ -43,6 +43,7 @@ void RegisterMv(CLI::App& app, Globals& g, Runner& run);
 void RegisterStatus(CLI::App& app, Globals& g, Runner& run);
 void RegisterCorrupt(CLI::App& app, Globals& g, Runner& run);
 void RegisterFsck(CLI::App& app, Globals& g, Runner& run);
+void RegisterMount(CLI::App& app, Globals& g, Runner& run);  // mount and umount
 
 // Adds a subcommand with the house conventions (--help only; -h is free).
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description);

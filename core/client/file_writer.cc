@@ -44,7 +44,7 @@ Status FileWriter::Dispatch(size_t length) {
   }
   Window w;
   std::vector<Batch*> by_server(n, nullptr);
-  const uint64_t version = MakeVersion(attr_.generation, 0);
+  const uint64_t version = MakeVersion(attr_.generation, seq_);
   uint64_t first_block = buffer_offset_ / bs;
   for (size_t off = 0; off < length; off += bs) {
     uint32_t len = static_cast<uint32_t>(std::min<size_t>(bs, length - off));
@@ -91,6 +91,24 @@ Status FileWriter::WaitWindows(size_t max_in_flight) {
     in_flight_.pop_front();
   }
   return Status::Ok();
+}
+
+Status FileWriter::Flush() {
+  if (closed_) return Status::Ok();
+  const uint64_t total = buffer_offset_ + buffer_.size();
+  const size_t partial = buffer_.size() % attr_.block_size;
+  std::string tail = buffer_.substr(buffer_.size() - partial);
+  if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+  DFS_RETURN_IF_ERROR(WaitWindows(0));
+  if (partial) {
+    // The last block is not full: keep it, and send it again whole later
+    // under a newer version.
+    buffer_offset_ -= partial;
+    buffer_ = std::move(tail);
+    ++seq_;
+  }
+  proto::CommitReq req{attr_.fid, attr_.generation, total};
+  return meta_->Call(proto::Op::kCommit, req, &attr_);
 }
 
 Status FileWriter::Close() {

@@ -27,6 +27,10 @@ class FileWriter {
   // Appends bytes at the end of what was written so far.
   Status Write(const char* bytes, size_t length);
 
+  // Makes everything written so far durable on both replicas and commits
+  // the size, leaving the writer open for more (FUSE flush, fsync).
+  Status Flush();
+
   // Sends what is buffered, waits for both replicas, commits the size.
   Status Close();
 
@@ -47,6 +51,7 @@ class FileWriter {
   uint64_t buffer_offset_ = 0; // file offset of buffer_[0]
   std::deque<Window> in_flight_;
   bool closed_ = false;
+  uint64_t seq_ = 0;  // bumped by Flush: a block sent again gets a newer version
 };
 
 }  // namespace dfs::client

@@ -39,6 +39,7 @@ CommandResult Run(const std::vector<std::string>& argv, const std::string& input
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
+    closefrom(3);  // no test file (a file in a FUSE mount, say) leaks into the child
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -151,6 +152,7 @@ pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& lo
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
+    closefrom(3);
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);

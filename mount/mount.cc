@@ -1,0 +1,410 @@
+#define FUSE_USE_VERSION 31
+
+#include "mount/mount.h"
+
+#include <fuse.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "core/client/file_system.h"
+
+namespace dfs::mount {
+namespace {
+
+// An open file: reads go through the engine per call; writes stream through
+// one FileWriter, so they must be sequential from offset 0 (a file opened
+// with O_TRUNC or created). Random-offset writes are not supported yet.
+struct Handle {
+  std::string path;
+  client::Attr attr;
+  std::unique_ptr<client::FileWriter> writer;
+  uint64_t written = 0;
+  Status error;  // a failed write, reported again at flush and close
+  // Read-ahead: FUSE reads come 128 KiB at a time; the engine is fast with
+  // windows of MiBs, so a read fetches kReadAhead bytes and keeps them.
+  uint64_t cache_offset = 0;
+  std::string cache;
+};
+
+constexpr uint64_t kReadAhead = 8 << 20;
+
+struct Mounted {
+  client::ClientOptions options;
+  std::unique_ptr<client::FileSystem> fs;
+  std::mutex mu;  // the engine is single-threaded; lock order: only this one
+  std::map<uint64_t, std::unique_ptr<Handle>> handles;
+  uint64_t next_fh = 1;
+};
+
+Mounted* M() { return static_cast<Mounted*>(fuse_get_context()->private_data); }
+
+Handle* HandleOf(Mounted* m, const fuse_file_info* fi) {
+  if (!fi) return nullptr;
+  auto it = m->handles.find(fi->fh);
+  return it == m->handles.end() ? nullptr : it->second.get();
+}
+
+void FillStat(const client::Attr& a, struct stat* st) {
+  memset(st, 0, sizeof *st);
+  bool dir = client::IsDirectory(a);
+  st->st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);
+  st->st_nlink = dir ? 2 : 1;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_blksize = a.block_size ? a.block_size : 4096;
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_ino = a.fid;
+  st->st_mtim.tv_sec = a.mtime_ns / 1000000000;
+  st->st_mtim.tv_nsec = a.mtime_ns % 1000000000;
+  st->st_ctim.tv_sec = a.ctime_ns / 1000000000;
+  st->st_ctim.tv_nsec = a.ctime_ns % 1000000000;
+  st->st_atim = st->st_mtim;
+}
+
+// Makes a write handle's data durable on both replicas with its size
+// committed (R10); the handle stays writable (a dup'ed descriptor may go on).
+Status FlushWrite(Mounted* m, Handle* h) {
+  if (!h->error.ok()) return h->error;
+  if (!h->writer) return Status::Ok();
+  Status st = h->writer->Flush();
+  if (st.ok()) st = m->fs->Sync();
+  if (!st.ok()) {
+    fprintf(stderr, "dfs mount: flush of %s failed: %s\n", h->path.c_str(), st.message().c_str());
+    h->error = st;
+  }
+  return st;
+}
+
+// Finishes a write handle at release: as FlushWrite, then no more writes.
+Status FinishWrite(Mounted* m, Handle* h) {
+  if (!h->error.ok()) return h->error;
+  if (!h->writer) return Status::Ok();
+  Status st = h->writer->Close();
+  if (st.ok()) st = m->fs->Sync();
+  h->writer.reset();
+  if (!st.ok()) h->error = st;
+  return st;
+}
+
+int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto a = m->fs->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  FillStat(*a, st);
+  return 0;
+}
+
+int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*, fuse_readdir_flags) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto entries = m->fs->ListDir(path);
+  if (!entries.ok()) return -ErrnoOf(entries.status());
+  filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  for (const auto& e : *entries) {
+    struct stat st;
+    FillStat(e, &st);
+    if (filler(buf, e.name.c_str(), &st, 0, static_cast<fuse_fill_dir_flags>(0))) break;
+  }
+  return 0;
+}
+
+int OpMkdir(const char* path, mode_t) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Mkdir(path, false).status());
+}
+
+int OpRmdir(const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Rmdir(path));
+}
+
+int OpUnlink(const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Remove(path));
+}
+
+int OpRename(const char* from, const char* to, unsigned int flags) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  if (flags & RENAME_EXCHANGE) return -EINVAL;
+  if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
+  return -ErrnoOf(m->fs->Rename(from, to));
+}
+
+int OpenForWrite(Mounted* m, const char* path, fuse_file_info* fi) {
+  auto writer = m->fs->Create(path);
+  if (!writer.ok()) return -ErrnoOf(writer.status());
+  auto h = std::make_unique<Handle>();
+  h->path = path;
+  h->attr = (*writer)->attr();
+  h->writer = std::move(*writer);
+  fi->fh = m->next_fh++;
+  m->handles[fi->fh] = std::move(h);
+  return 0;
+}
+
+int OpCreate(const char* path, mode_t, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return OpenForWrite(m, path, fi);
+}
+
+int OpOpen(const char* path, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  int mode = fi->flags & O_ACCMODE;
+  auto a = m->fs->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  if (client::IsDirectory(*a)) return -EISDIR;
+  if (mode != O_RDONLY) {
+    // Writes stream from offset 0: a truncating open, or an empty file, for now.
+    if ((!(fi->flags & O_TRUNC) && a->size != 0) || (fi->flags & O_APPEND)) return -EOPNOTSUPP;
+    return OpenForWrite(m, path, fi);
+  }
+  auto h = std::make_unique<Handle>();
+  h->path = path;
+  h->attr = *a;
+  fi->fh = m->next_fh++;
+  fi->keep_cache = 0;
+  m->handles[fi->fh] = std::move(h);
+  return 0;
+}
+
+int OpRead(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (!h) return -EBADF;
+  if (h->writer) return -EBADF;  // write-only handle
+  uint64_t off = static_cast<uint64_t>(offset);
+  bool cached = off >= h->cache_offset && off + size <= h->cache_offset + h->cache.size();
+  if (!cached && off < h->attr.size) {
+    h->cache.clear();
+    h->cache_offset = off;
+    Status st = m->fs->Read(h->attr, h->path, [&](const char* bytes, size_t n) {
+      h->cache.append(bytes, n);
+      return Status::Ok();
+    }, off, std::max<uint64_t>(size, kReadAhead));
+    if (!st.ok()) {
+      h->cache.clear();
+      return -ErrnoOf(st);
+    }
+  }
+  if (off < h->cache_offset || off >= h->cache_offset + h->cache.size()) return 0;  // at or past the end
+  size_t got = std::min<uint64_t>(size, h->cache_offset + h->cache.size() - off);
+  memcpy(buf, h->cache.data() + (off - h->cache_offset), got);
+  return static_cast<int>(got);
+}
+
+int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (!h || !h->writer) return -EBADF;
+  if (!h->error.ok()) return -ErrnoOf(h->error);
+  if (static_cast<uint64_t>(offset) != h->written) return -EOPNOTSUPP;  // sequential only, for now
+  Status st = h->writer->Write(buf, size);
+  if (!st.ok()) {
+    fprintf(stderr, "dfs mount: write to %s failed: %s\n", h->path.c_str(), st.message().c_str());
+    h->error = st;
+    return -ErrnoOf(st);
+  }
+  h->written += size;
+  return static_cast<int>(size);
+}
+
+int OpFlush(const char*, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (!h) return 0;
+  return -ErrnoOf(FlushWrite(m, h));
+}
+
+int OpFsync(const char* path, int, fuse_file_info* fi) { return OpFlush(path, fi); }
+
+int OpRelease(const char*, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (h) (void)FinishWrite(m, h);
+  m->handles.erase(fi->fh);
+  return 0;
+}
+
+int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (size == 0 && h && h->writer && h->written == 0) return 0;  // O_TRUNC already did it
+  if (size != 0) return -EOPNOTSUPP;
+  auto writer = m->fs->Create(path);  // truncate to 0: a new write generation
+  if (!writer.ok()) return -ErrnoOf(writer.status());
+  return -ErrnoOf((*writer)->Close());
+}
+
+int OpStatfs(const char*, struct statvfs* st) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  uint64_t total = 0, free = 0;
+  for (const auto& s : m->fs->ServerStatuses()) {
+    if (!s.status.ok()) continue;
+    total += s.stat.disk_total;
+    free += s.stat.disk_free;
+  }
+  memset(st, 0, sizeof *st);
+  st->f_bsize = st->f_frsize = 4096;
+  st->f_blocks = total / 2 / 4096;  // every byte is stored twice
+  st->f_bfree = st->f_bavail = free / 2 / 4096;
+  st->f_namemax = 255;
+  return 0;
+}
+
+void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
+  cfg->use_ino = 1;
+  cfg->attr_timeout = 0;
+  cfg->entry_timeout = 0;
+  cfg->negative_timeout = 0;
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
+  return fuse_get_context()->private_data;
+}
+
+fuse_operations MakeOperations() {
+  fuse_operations ops{};
+  ops.init = OpInit;
+  ops.getattr = OpGetattr;
+  ops.readdir = OpReaddir;
+  ops.mkdir = OpMkdir;
+  ops.rmdir = OpRmdir;
+  ops.unlink = OpUnlink;
+  ops.rename = OpRename;
+  ops.create = OpCreate;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.write = OpWrite;
+  ops.flush = OpFlush;
+  ops.fsync = OpFsync;
+  ops.release = OpRelease;
+  ops.truncate = OpTruncate;
+  ops.statfs = OpStatfs;
+  return ops;
+}
+
+// Connects once in a child process, so the parent can still fork into the
+// background before it creates any ZeroMQ context (DESIGN.md section 10).
+Status CheckCluster(const client::ClientOptions& options) {
+  int fds[2];
+  if (pipe(fds) != 0) return Internal("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) return Internal("fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    auto fs = client::FileSystem::Connect(options);
+    std::string msg = fs.ok() ? "" : fs.status().message();
+    (void)!write(fds[1], msg.data(), msg.size());
+    _exit(fs.ok() ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  return Unavailable(msg.empty() ? "cannot reach the meta server at " + options.meta : msg);
+}
+
+}  // namespace
+
+int ErrnoOf(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return 0;
+    case Code::kNotFound: return ENOENT;
+    case Code::kAlreadyExists: return EEXIST;
+    case Code::kNotADirectory: return ENOTDIR;
+    case Code::kIsADirectory: return EISDIR;
+    case Code::kNotEmpty: return ENOTEMPTY;
+    case Code::kInvalidArgument: return EINVAL;
+    case Code::kPermissionDenied: return EACCES;
+    case Code::kResourceExhausted: return ENOSPC;
+    case Code::kDeadlineExceeded: return EIO;
+    case Code::kDataLoss: return EIO;
+    case Code::kUnavailable: return EIO;
+    default: return EIO;
+  }
+}
+
+Status RunMount(const MountOptions& options) {
+  Mounted m;
+  m.options.meta = options.meta;
+  m.options.write_timeout_s = options.write_timeout_s;
+  m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };
+  DFS_RETURN_IF_ERROR(CheckCluster(m.options));
+
+  // fuse_loop (not fuse_loop_mt) below: one thread, as the engine wants.
+  std::vector<std::string> args = {"dfs-mount"};
+  std::string opts = "fsname=dfs,subtype=dfs";
+  for (const auto& o : options.fuse_opts) opts += "," + o;
+  args.push_back("-o");
+  args.push_back(opts);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_operations ops = MakeOperations();
+  fuse* f = fuse_new(&fargs, &ops, sizeof ops, &m);
+  if (!f) return InvalidArgument("fuse: bad mount options: " + opts);
+  if (fuse_mount(f, options.mountpoint.c_str()) != 0) {
+    fuse_destroy(f);
+    return Status(Code::kFailedPrecondition, "cannot mount on " + options.mountpoint +
+                                                 " (does it exist, and is /dev/fuse usable?)");
+  }
+  if (fuse_daemonize(options.foreground ? 1 : 0) != 0) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return Internal("cannot go to the background");
+  }
+  if (!options.log.empty()) {
+    // fuse_daemonize sent stderr to /dev/null; waits, resumes and errors go here.
+    if (FILE* log = fopen(options.log.c_str(), "a")) {
+      dup2(fileno(log), 2);
+      fclose(log);
+    }
+  }
+  // After the fork: now the engine (and its ZeroMQ threads) may start.
+  auto fs = client::FileSystem::Connect(m.options);
+  if (!fs.ok()) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return fs.status();
+  }
+  m.fs = std::move(*fs);
+  fuse_set_signal_handlers(fuse_get_session(f));
+  int rc = fuse_loop(f);
+  fuse_remove_signal_handlers(fuse_get_session(f));
+  // Unmounted: whatever is still open is finished, as close would.
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    for (auto& [fh, h] : m.handles) (void)FinishWrite(&m, h.get());
+  }
+  fuse_unmount(f);
+  fuse_destroy(f);
+  fuse_opt_free_args(&fargs);
+  return rc == 0 ? Status::Ok() : Internal("fuse loop ended with error " + std::to_string(rc));
+}
+
+}  // namespace dfs::mount

@@ -1,0 +1,29 @@
+// dfs mount: the namespace as a local directory through libfuse3, on the same
+// core engine as the subcommands (core/client). Every FUSE callback is a short
+// adapter: decode, one core call, one errno conversion (ErrnoOf), reply.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+
+namespace dfs::mount {
+
+struct MountOptions {
+  std::string mountpoint;
+  std::string meta;
+  bool foreground = false;
+  double write_timeout_s = 0;          // 0: close/flush/fsync wait forever (R10)
+  std::vector<std::string> fuse_opts;  // -o values passed to libfuse
+  std::string log;                     // where a background mount writes its messages
+};
+
+// Mounts and serves until unmounted. Goes to the background unless
+// `foreground`; the fork happens before any ZeroMQ context exists.
+Status RunMount(const MountOptions& options);
+
+// Maps an engine error to the errno FUSE returns.
+int ErrnoOf(const Status& status);
+
+}  // namespace dfs::mount

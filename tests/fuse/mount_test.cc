@@ -1,0 +1,177 @@
+// dfs mount through the kernel: runs when /dev/fuse is usable, and says
+// clearly that it was skipped when it is not.
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "../integration/cluster_fixture.h"
+
+using dfs::testing::Cluster;
+using dfs::testing::RandomBytes;
+
+namespace {
+
+// Mounts the cluster on a fresh directory; unmounts at the end.
+class Mount {
+ public:
+  explicit Mount(Cluster& c) : c_(c), dir_(c.dir() + "/mnt") {
+    std::filesystem::create_directories(dir_);
+    auto r = c_.Dfs({"mount", "--log", c.dir() + "/mount.log", dir_}, "", 30);
+    mounted_ = r.code == 0;
+    error_ = r.err;
+  }
+  ~Mount() {
+    if (mounted_ && c_.Dfs({"umount", dir_}, "", 30).code != 0) {
+      dfs::testing::Run({"fusermount3", "-u", "-z", dir_});  // busy: detach lazily
+    }
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  std::string Path(const std::string& rel) const { return dir_ + rel; }
+
+ private:
+  Cluster& c_;
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+std::string Why() {
+  if (access("/dev/fuse", R_OK | W_OK) != 0) return "/dev/fuse is not usable here";
+  return "";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::set<std::string> List(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("files written through the mount and with dfs cp read back byte-exact either way", "[fuse]") {
+  if (std::string why = Why(); !why.empty()) {
+    WARN("SKIPPED: " << why);
+    return;
+  }
+  Cluster c(3);
+  Mount m(c);
+  if (!m.mounted()) {
+    WARN("SKIPPED: cannot mount here: " << m.error());
+    return;
+  }
+  std::string big = RandomBytes(3 << 20, 1);
+  {
+    std::ofstream out(m.Path("/viamount"), std::ios::binary);
+    out << big;
+  }
+  auto cat = c.Dfs({"cat", "/viamount"});
+  REQUIRE(cat.code == 0);
+  CHECK(cat.out == big);
+
+  std::string other = RandomBytes(100000, 2);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/viacp"}, other).code == 0);
+  CHECK(ReadAll(m.Path("/viacp")) == other);
+  CHECK(std::filesystem::file_size(m.Path("/viacp")) == other.size());
+
+  // Small writes through a shell: dup'ed descriptors flush and write on.
+  REQUIRE(dfs::testing::Run({"sh", "-c", "(echo a; echo b) > " + m.Path("/two")}).code == 0);
+  CHECK(c.Dfs({"cat", "/two"}).out == "a\nb\n");
+}
+
+TEST_CASE("namespace operations through the mount, with POSIX errors", "[fuse]") {
+  if (std::string why = Why(); !why.empty()) {
+    WARN("SKIPPED: " << why);
+    return;
+  }
+  Cluster c(2);
+  Mount m(c);
+  if (!m.mounted()) {
+    WARN("SKIPPED: cannot mount here: " << m.error());
+    return;
+  }
+  REQUIRE(mkdir(m.Path("/a").c_str(), 0755) == 0);
+  REQUIRE(mkdir(m.Path("/b").c_str(), 0755) == 0);
+  { std::ofstream(m.Path("/a/f")) << "x"; }
+  CHECK(List(m.Path("/")) == std::set<std::string>{"a", "b"});
+  CHECK(rename(m.Path("/a/f").c_str(), m.Path("/b/g").c_str()) == 0);  // across directories
+  CHECK(List(m.Path("/b")) == std::set<std::string>{"g"});
+  CHECK(c.Dfs({"cat", "/b/g"}).out == "x");
+  { std::ofstream(m.Path("/b/h")) << "y"; }
+  CHECK(rename(m.Path("/b/h").c_str(), m.Path("/b/g").c_str()) == 0);  // over an existing file
+  CHECK(ReadAll(m.Path("/b/g")) == "y");
+
+  errno = 0;
+  CHECK(rmdir(m.Path("/b").c_str()) != 0);
+  CHECK(errno == ENOTEMPTY);
+  errno = 0;
+  CHECK(open(m.Path("/nope").c_str(), O_RDONLY) < 0);
+  CHECK(errno == ENOENT);
+  errno = 0;
+  CHECK(mkdir(m.Path("/a").c_str(), 0755) != 0);
+  CHECK(errno == EEXIST);
+  errno = 0;
+  CHECK(unlink(m.Path("/a").c_str()) != 0);
+  CHECK(errno == EISDIR);
+  errno = 0;
+  CHECK(open(m.Path("/b/g/x").c_str(), O_RDONLY) < 0);
+  CHECK(errno == ENOTDIR);
+  CHECK(unlink(m.Path("/b/g").c_str()) == 0);
+  CHECK(rmdir(m.Path("/b").c_str()) == 0);
+  CHECK(List(m.Path("/")) == std::set<std::string>{"a"});
+
+  struct statvfs vfs;
+  REQUIRE(statvfs(m.Path("/").c_str(), &vfs) == 0);
+  CHECK(vfs.f_blocks > 0);
+  CHECK(vfs.f_bavail > 0);
+}
+
+TEST_CASE("close through the mount waits for a down data server (R10)", "[fuse]") {
+  if (std::string why = Why(); !why.empty()) {
+    WARN("SKIPPED: " << why);
+    return;
+  }
+  Cluster c(3);
+  Mount m(c);
+  if (!m.mounted()) {
+    WARN("SKIPPED: cannot mount here: " << m.error());
+    return;
+  }
+  std::string bytes = RandomBytes(1 << 20, 3);
+  c.KillData(1);
+  bool closed = false;
+  std::thread writer([&] {
+    std::ofstream out(m.Path("/waits"), std::ios::binary);
+    out << bytes;
+    out.close();
+    closed = out.good();
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  c.StartData(1);
+  writer.join();
+  INFO("mount log: " << c.ReadLocal(c.dir() + "/mount.log"));
+  REQUIRE(closed);
+  CHECK(c.Dfs({"cat", "/waits"}).out == bytes);
+  // Both replicas hold it: any one server down, it still reads.
+  for (int down = 0; down < 3; ++down) {
+    c.KillData(down);
+    CHECK(c.Dfs({"cat", "/waits"}, "", 60).out == bytes);
+    c.StartData(down);
+    c.WaitUntilUp();
+  }
+}
