@@ -13,17 +13,20 @@
 #include <mutex>
 
 #include "core/client/file_system.h"
+#include "core/client/patch_writer.h"
 
 namespace dfs::mount {
 namespace {
 
-// An open file: reads go through the engine per call; writes stream through
-// one FileWriter, so they must be sequential from offset 0 (a file opened
-// with O_TRUNC or created). Random-offset writes are not supported yet.
+// An open file. Writes from offset 0 of a new or truncated file stream
+// through a FileWriter (fast, sequential); any other write, and truncate, go
+// through a PatchWriter (blocks patched in memory, written at flush). A
+// streaming handle that gets a write elsewhere is finished and switches.
 struct Handle {
   std::string path;
   client::Attr attr;
   std::unique_ptr<client::FileWriter> writer;
+  std::unique_ptr<client::PatchWriter> patch;
   uint64_t written = 0;
   Status error;  // a failed write, reported again at flush and close
   // Read-ahead: FUSE reads come 128 KiB at a time; the engine is fast with
@@ -72,8 +75,8 @@ void FillStat(const client::Attr& a, struct stat* st) {
 // committed (R10); the handle stays writable (a dup'ed descriptor may go on).
 Status FlushWrite(Mounted* m, Handle* h) {
   if (!h->error.ok()) return h->error;
-  if (!h->writer) return Status::Ok();
-  Status st = h->writer->Flush();
+  if (!h->writer && !h->patch) return Status::Ok();
+  Status st = h->writer ? h->writer->Flush() : h->patch->Flush();
   if (st.ok()) st = m->fs->Sync();
   if (!st.ok()) {
     fprintf(stderr, "dfs mount: flush of %s failed: %s\n", h->path.c_str(), st.message().c_str());
@@ -85,6 +88,7 @@ Status FlushWrite(Mounted* m, Handle* h) {
 // Finishes a write handle at release: as FlushWrite, then no more writes.
 Status FinishWrite(Mounted* m, Handle* h) {
   if (!h->error.ok()) return h->error;
+  if (h->patch) return FlushWrite(m, h);
   if (!h->writer) return Status::Ok();
   Status st = h->writer->Close();
   if (st.ok()) st = m->fs->Sync();
@@ -93,12 +97,28 @@ Status FinishWrite(Mounted* m, Handle* h) {
   return st;
 }
 
-int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
+// Moves a handle to a PatchWriter (writes anywhere, truncate), finishing a
+// streaming writer first.
+Status UsePatch(Mounted* m, Handle* h) {
+  if (h->patch) return Status::Ok();
+  if (h->writer) DFS_RETURN_IF_ERROR(FinishWrite(m, h));
+  auto patch = m->fs->OpenForPatch(h->path);
+  if (!patch.ok()) return patch.status();
+  h->patch = std::move(*patch);
+  return Status::Ok();
+}
+
+int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
   auto a = m->fs->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   FillStat(*a, st);
+  // An open writer knows the size before it is committed.
+  if (Handle* h = HandleOf(m, fi)) {
+    if (h->patch) st->st_size = static_cast<off_t>(h->patch->size());
+    if (h->writer) st->st_size = std::max<off_t>(st->st_size, static_cast<off_t>(h->written));
+  }
   return 0;
 }
 
@@ -169,9 +189,15 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
   if (mode != O_RDONLY) {
-    // Writes stream from offset 0: a truncating open, or an empty file, for now.
-    if ((!(fi->flags & O_TRUNC) && a->size != 0) || (fi->flags & O_APPEND)) return -EOPNOTSUPP;
-    return OpenForWrite(m, path, fi);
+    if ((fi->flags & O_TRUNC) || a->size == 0) return OpenForWrite(m, path, fi);
+    auto h = std::make_unique<Handle>();
+    h->path = path;
+    h->attr = *a;
+    Status st = UsePatch(m, h.get());
+    if (!st.ok()) return -ErrnoOf(st);
+    fi->fh = m->next_fh++;
+    m->handles[fi->fh] = std::move(h);
+    return 0;
   }
   auto h = std::make_unique<Handle>();
   h->path = path;
@@ -187,9 +213,19 @@ int OpRead(const char* path, char* buf, size_t size, off_t offset, fuse_file_inf
   std::lock_guard<std::mutex> lock(m->mu);
   Handle* h = HandleOf(m, fi);
   if (!h) return -EBADF;
-  if (h->writer) return -EBADF;  // write-only handle
+  if (h->writer || (h->patch && h->patch->dirty())) {
+    // Reading what this handle wrote: make it stored first.
+    Status st = FlushWrite(m, h);
+    if (!st.ok()) return -ErrnoOf(st);
+    h->cache.clear();
+  }
   uint64_t off = static_cast<uint64_t>(offset);
   bool cached = off >= h->cache_offset && off + size <= h->cache_offset + h->cache.size();
+  if (!cached) {
+    auto a = m->fs->Stat(h->path);  // the size may have moved since open
+    if (!a.ok()) return -ErrnoOf(a.status());
+    h->attr = *a;
+  }
   if (!cached && off < h->attr.size) {
     h->cache.clear();
     h->cache_offset = off;
@@ -212,9 +248,22 @@ int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
   Handle* h = HandleOf(m, fi);
-  if (!h || !h->writer) return -EBADF;
+  if (!h || (!h->writer && !h->patch)) return -EBADF;
   if (!h->error.ok()) return -ErrnoOf(h->error);
-  if (static_cast<uint64_t>(offset) != h->written) return -EOPNOTSUPP;  // sequential only, for now
+  h->cache.clear();
+  if (h->writer && static_cast<uint64_t>(offset) != h->written) {
+    Status st = UsePatch(m, h);
+    if (!st.ok()) return -ErrnoOf(st);
+  }
+  if (h->patch) {
+    Status st = h->patch->Write(static_cast<uint64_t>(offset), buf, size);
+    if (!st.ok()) {
+      fprintf(stderr, "dfs mount: write to %s failed: %s\n", h->path.c_str(), st.message().c_str());
+      h->error = st;
+      return -ErrnoOf(st);
+    }
+    return static_cast<int>(size);
+  }
   Status st = h->writer->Write(buf, size);
   if (!st.ok()) {
     fprintf(stderr, "dfs mount: write to %s failed: %s\n", h->path.c_str(), st.message().c_str());
@@ -247,12 +296,22 @@ int OpRelease(const char*, fuse_file_info* fi) {
 int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
+  if (size < 0) return -EINVAL;
   Handle* h = HandleOf(m, fi);
-  if (size == 0 && h && h->writer && h->written == 0) return 0;  // O_TRUNC already did it
-  if (size != 0) return -EOPNOTSUPP;
-  auto writer = m->fs->Create(path);  // truncate to 0: a new write generation
-  if (!writer.ok()) return -ErrnoOf(writer.status());
-  return -ErrnoOf((*writer)->Close());
+  if (h && h->writer && static_cast<uint64_t>(size) == h->written) return 0;  // e.g. O_TRUNC then ftruncate(0)
+  if (h && (h->writer || h->patch)) {
+    Status st = UsePatch(m, h);
+    if (st.ok()) st = h->patch->Truncate(static_cast<uint64_t>(size));
+    h->cache.clear();
+    return -ErrnoOf(st);
+  }
+  // truncate(2) on a path: a short-lived writer, durable before it returns.
+  auto patch = m->fs->OpenForPatch(path);
+  if (!patch.ok()) return -ErrnoOf(patch.status());
+  Status st = (*patch)->Truncate(static_cast<uint64_t>(size));
+  if (st.ok()) st = (*patch)->Flush();
+  if (st.ok()) st = m->fs->Sync();
+  return -ErrnoOf(st);
 }
 
 int OpStatfs(const char*, struct statvfs* st) {

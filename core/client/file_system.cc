@@ -1,5 +1,7 @@
 #include "core/client/file_system.h"
 
+#include "core/client/patch_writer.h"
+
 #include "core/common/path.h"
 #include "core/common/placement.h"
 
@@ -86,6 +88,14 @@ Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, 
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &a));
   for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
+}
+
+Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kOpenWrite, proto::PathReq{p}, &a));
+  for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
+  return std::make_unique<PatchWriter>(this, data_.get(), meta_.get(), std::move(a), p);
 }
 
 std::unique_ptr<SmallFileWriter> FileSystem::NewSmallFileWriter(uint32_t block_size) {

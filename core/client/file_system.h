@@ -21,6 +21,7 @@
 namespace dfs::client {
 
 using proto::Attr;
+class PatchWriter;
 
 inline bool IsDirectory(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
 
@@ -62,6 +63,10 @@ class FileSystem {
   // Creates (or truncates) a file and returns a writer for its bytes.
   // block_size 0 takes the cluster default.
   Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0);
+
+  // Opens an existing file for writes at any offset and truncates
+  // (a new write generation; the bytes stay).
+  Result<std::unique_ptr<PatchWriter>> OpenForPatch(const std::string& path);
 
   // A writer for many small files at once (see SmallFileWriter).
   std::unique_ptr<SmallFileWriter> NewSmallFileWriter(uint32_t block_size = 0);

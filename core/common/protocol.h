@@ -40,6 +40,7 @@ enum class Op : int {
   kSync = 11,
   kCreateMany = 12,
   kCommitMany = 13,
+  kOpenWrite = 14,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,

@@ -76,6 +76,11 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
         return proto::Empty{};
       });
+    case Op::kOpenWrite:
+      return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        return store_->OpenWrite(p);
+      });
     case Op::kCommit:
       return Serve<proto::CommitReq>(h, [&](const proto::CommitReq& r) -> Result<proto::Attr> {
         return store_->Commit(r.fid, r.generation, r.size);

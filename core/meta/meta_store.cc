@@ -482,6 +482,19 @@ Result<Attr> MetaStore::Commit(uint64_t fid, uint64_t generation, uint64_t size)
   return a;
 }
 
+Result<Attr> MetaStore::OpenWrite(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
+  if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
+  Txn txn(db_);
+  a.generation = NextGeneration();
+  Stmt s(Prepare("UPDATE inodes SET generation = ? WHERE fid = ?"));
+  s.Bind(1, a.generation).Bind(2, a.fid);
+  if (s.Step() != SQLITE_DONE) return Internal("cannot open " + path + " for writing");
+  DFS_RETURN_IF_ERROR(SaveCounters());
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  return a;
+}
+
 Result<Attr> MetaStore::CommitInTxn(uint64_t fid, uint64_t size) {
   DFS_ASSIGN_OR_RETURN(Attr a, ByFid(fid));
   if (IsDir(a)) return Status(Code::kIsADirectory, "file id " + std::to_string(fid) + " is a directory");

@@ -46,6 +46,8 @@ class MetaStore {
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
   Result<Attr> Commit(uint64_t fid, uint64_t generation, uint64_t size);
+  // A new write generation for an existing file, keeping its bytes.
+  Result<Attr> OpenWrite(const std::string& path);
   Status CommitMany(const std::vector<proto::CommitReq>& files);
   // Files in fid order after `after_fid`, each with its full path in `name`.
   Result<proto::ListFilesRsp> ListFiles(uint64_t after_fid, uint32_t limit);

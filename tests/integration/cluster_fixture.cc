@@ -143,12 +143,13 @@ Cluster::~Cluster() {
 std::string Cluster::meta_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(meta_port_); }
 std::string Cluster::data_endpoint(int i) const { return "tcp://127.0.0.1:" + std::to_string(data_ports_[i]); }
 
-pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& log) {
+pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s) {
   std::vector<std::string> argv = {DfsBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
+    if (delay_s > 0) usleep(static_cast<useconds_t>(delay_s * 1e6));
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -185,6 +186,12 @@ void Cluster::StartData(int i) {
   data_pids_[i] = Spawn({"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
                          dir_ + "/data" + std::to_string(i)},
                         dir_ + "/data" + std::to_string(i) + ".log");
+}
+
+void Cluster::StartDataAfter(int i, double seconds) {
+  data_pids_[i] = Spawn({"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
+                         dir_ + "/data" + std::to_string(i)},
+                        dir_ + "/data" + std::to_string(i) + ".log", seconds);
 }
 
 void Cluster::KillData(int i) { Kill(data_pids_[i], SIGKILL); }

@@ -51,6 +51,10 @@ class Cluster {
   void StartMeta();
   void KillMeta();  // kill -9
   void StartData(int i);
+  // Starts data server i after `seconds`, from a process forked now: a test
+  // holding files open in a FUSE mount must not fork while the mount waits
+  // for that very server (the child's close would wait behind it).
+  void StartDataAfter(int i, double seconds);
   void KillData(int i);  // kill -9
   void StopData(int i);  // SIGTERM, wait
   void WipeData(int i);  // rm -rf its directory (server must be stopped)
@@ -67,7 +71,7 @@ class Cluster {
   void WaitUntilRebuilt(double timeout_s = 60);
 
  private:
-  pid_t Spawn(const std::vector<std::string>& args, const std::string& log);
+  pid_t Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s = 0);
   void Kill(pid_t& pid, int sig);
 
   std::string dir_;
