@@ -212,6 +212,16 @@ Status DataClient::RunAll(const std::vector<Batch*>& batches) {
 
 bool DataClient::LikelyDown(uint32_t server) const { return servers_[server]->down; }
 
+Status DataClient::RunWrites(const std::vector<Batch*>& batches) {
+  Status st = RunAll(batches);
+  if (!st.ok()) {
+    Abort();
+    return st;
+  }
+  for (Batch* b : batches) DFS_RETURN_IF_ERROR(b->status);
+  return Status::Ok();
+}
+
 void DataClient::Abort() {
   for (auto& sv : servers_) {
     if (!sv->sent.empty()) sv->channel->Reset();

@@ -63,6 +63,10 @@ class DataClient {
   // Submit + RunUntil for a set of batches.
   Status RunAll(const std::vector<Batch*>& batches);
 
+  // RunAll for write batches that must all succeed: the first error of any
+  // of them; on failure nothing is left in flight.
+  Status RunWrites(const std::vector<Batch*>& batches);
+
   // True while `server` is believed down (its last request failed).
   bool LikelyDown(uint32_t server) const;
 

@@ -217,8 +217,7 @@ Status FileSystem::Sync() {
   }
   std::vector<Batch*> list;
   for (auto& b : flushes) list.push_back(b.get());
-  DFS_RETURN_IF_ERROR(data_->RunAll(list));
-  for (Batch* b : list) DFS_RETURN_IF_ERROR(b->status);
+  DFS_RETURN_IF_ERROR(data_->RunWrites(list));
   written_servers_.clear();
   proto::Empty e;
   return meta_->Call(proto::Op::kSync, proto::Empty{}, &e);

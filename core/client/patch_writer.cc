@@ -102,12 +102,7 @@ Status PatchWriter::Flush() {
   for (auto& b : by_server) {
     if (b) list.push_back(b.get());
   }
-  Status st = data_->RunAll(list);
-  if (!st.ok()) {
-    data_->Abort();
-    return st;
-  }
-  for (Batch* b : list) DFS_RETURN_IF_ERROR(b->status);
+  DFS_RETURN_IF_ERROR(data_->RunWrites(list));
   proto::CommitReq req{attr_.fid, attr_.generation, size_};
   uint64_t generation = attr_.generation;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCommit, req, &attr_));

@@ -73,12 +73,7 @@ Status SmallFileWriter::Finish() {
   for (auto& b : by_server) {
     if (b) list.push_back(b.get());
   }
-  Status st = data_->RunAll(list);
-  if (!st.ok()) {
-    data_->Abort();
-    return st;
-  }
-  for (Batch* b : list) DFS_RETURN_IF_ERROR(b->status);
+  DFS_RETURN_IF_ERROR(data_->RunWrites(list));
 
   proto::CommitManyReq commit;
   for (size_t k = 0; k < group.size(); ++k) {

@@ -53,6 +53,13 @@ std::string Why() {
   return "";
 }
 
+// True (and says so) when this machine cannot run FUSE tests.
+bool Skipped() {
+  std::string why = Why();
+  if (!why.empty()) WARN("SKIPPED: " << why);
+  return !why.empty();
+}
+
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -67,10 +74,7 @@ std::set<std::string> List(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("files written through the mount and with dfs cp read back byte-exact either way", "[fuse]") {
-  if (std::string why = Why(); !why.empty()) {
-    WARN("SKIPPED: " << why);
-    return;
-  }
+  if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
   if (!m.mounted()) {
@@ -97,10 +101,7 @@ TEST_CASE("files written through the mount and with dfs cp read back byte-exact 
 }
 
 TEST_CASE("namespace operations through the mount, with POSIX errors", "[fuse]") {
-  if (std::string why = Why(); !why.empty()) {
-    WARN("SKIPPED: " << why);
-    return;
-  }
+  if (Skipped()) return;
   Cluster c(2);
   Mount m(c);
   if (!m.mounted()) {
@@ -144,10 +145,7 @@ TEST_CASE("namespace operations through the mount, with POSIX errors", "[fuse]")
 }
 
 TEST_CASE("close through the mount waits for a down data server (R10)", "[fuse]") {
-  if (std::string why = Why(); !why.empty()) {
-    WARN("SKIPPED: " << why);
-    return;
-  }
+  if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
   if (!m.mounted()) {
@@ -210,10 +208,7 @@ std::string RandomWorkload(const std::string& path, uint32_t seed, int ops, cons
 }  // namespace
 
 TEST_CASE("random-offset writes and truncates through the mount match a local model", "[fuse]") {
-  if (std::string why = Why(); !why.empty()) {
-    WARN("SKIPPED: " << why);
-    return;
-  }
+  if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
   if (!m.mounted()) {
