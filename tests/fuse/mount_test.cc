@@ -37,8 +37,11 @@ class Mount {
       dfs::testing::Run({"fusermount3", "-u", "-z", dir_});  // busy: detach lazily
     }
   }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
+  // True (and says so) if the mount failed on this machine.
+  bool Skipped() const {
+    if (!mounted_) WARN("SKIPPED: cannot mount here: " << error_);
+    return !mounted_;
+  }
   std::string Path(const std::string& rel) const { return dir_ + rel; }
 
  private:
@@ -77,10 +80,7 @@ TEST_CASE("files written through the mount and with dfs cp read back byte-exact 
   if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
-  if (!m.mounted()) {
-    WARN("SKIPPED: cannot mount here: " << m.error());
-    return;
-  }
+  if (m.Skipped()) return;
   std::string big = RandomBytes(3 << 20, 1);
   {
     std::ofstream out(m.Path("/viamount"), std::ios::binary);
@@ -104,10 +104,7 @@ TEST_CASE("namespace operations through the mount, with POSIX errors", "[fuse]")
   if (Skipped()) return;
   Cluster c(2);
   Mount m(c);
-  if (!m.mounted()) {
-    WARN("SKIPPED: cannot mount here: " << m.error());
-    return;
-  }
+  if (m.Skipped()) return;
   REQUIRE(mkdir(m.Path("/a").c_str(), 0755) == 0);
   REQUIRE(mkdir(m.Path("/b").c_str(), 0755) == 0);
   { std::ofstream(m.Path("/a/f")) << "x"; }
@@ -148,10 +145,7 @@ TEST_CASE("close through the mount waits for a down data server (R10)", "[fuse]"
   if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
-  if (!m.mounted()) {
-    WARN("SKIPPED: cannot mount here: " << m.error());
-    return;
-  }
+  if (m.Skipped()) return;
   std::string bytes = RandomBytes(1 << 20, 3);
   c.KillData(1);
   c.StartDataAfter(1, 2);
@@ -211,10 +205,7 @@ TEST_CASE("random-offset writes and truncates through the mount match a local mo
   if (Skipped()) return;
   Cluster c(3);
   Mount m(c);
-  if (!m.mounted()) {
-    WARN("SKIPPED: cannot mount here: " << m.error());
-    return;
-  }
+  if (m.Skipped()) return;
   SECTION("healthy") {
     std::string model = RandomWorkload(m.Path("/rw"), 1, 300, [](int) {});
     CHECK(ReadAll(m.Path("/rw")) == model);
