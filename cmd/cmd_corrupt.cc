@@ -35,6 +35,7 @@ Status RunCorrupt(const Globals& g, const CorruptFlags& f) {
   if (!stat.ok()) return stat.status().WithContext("corrupt");
   const client::Attr& a = *stat;
   if (client::IsDirectory(a)) return Status(Code::kIsADirectory, "corrupt: " + path + ": is a directory");
+  if (!client::IsRegular(a)) return InvalidArgument("corrupt: " + path + ": not a regular file");
   if (f.server >= fs->map().servers.size()) {
     return InvalidArgument("corrupt: no data server " + std::to_string(f.server) + " (the cluster has " +
                            std::to_string(fs->map().servers.size()) + ")");

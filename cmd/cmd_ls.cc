@@ -16,7 +16,7 @@ struct LsFlags {
 };
 
 std::string ModeString(const client::Attr& a) {
-  std::string s = client::IsDirectory(a) ? "d" : "-";
+  std::string s = client::IsDirectory(a) ? "d" : client::IsSymlink(a) ? "l" : "-";
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) s += (a.mode & (0400 >> i)) ? rwx[i] : '-';
   return s;
@@ -28,17 +28,21 @@ void PrintEntry(const LsFlags& f, const client::Attr& a, const std::string& name
     return;
   }
   std::string size = f.human ? HumanSize(a.size) : std::to_string(a.size);
-  printf("%s %8s %s %s\n", ModeString(a).c_str(), size.c_str(), FormatTime(a.mtime_ns).c_str(), name.c_str());
+  std::string target = client::IsSymlink(a) ? " -> " + a.target : "";
+  printf("%s %5u %5u %8s %s %s%s\n", ModeString(a).c_str(), a.uid, a.gid, size.c_str(), FormatTime(a.mtime_ns).c_str(),
+         name.c_str(), target.c_str());
 }
 
 std::string JsonEntry(const client::Attr& a, const std::string& path) {
   char seed[24];
   snprintf(seed, sizeof seed, "%016llx", static_cast<unsigned long long>(a.placement_seed));
   std::string s = "{\"path\": " + JsonString(path) + ", \"name\": " + JsonString(BaseName(path)) +
-                  ", \"type\": \"" + (client::IsDirectory(a) ? "directory" : "file") +
+                  ", \"type\": \"" + client::TypeName(a) +
                   "\", \"size\": " + std::to_string(a.size) + ", \"mode\": " + std::to_string(a.mode) +
-                  ", \"mtime_ns\": " + std::to_string(a.mtime_ns) + ", \"file_id\": " + std::to_string(a.fid);
-  if (!client::IsDirectory(a)) {
+                  ", \"mtime_ns\": " + std::to_string(a.mtime_ns) + ", \"file_id\": " + std::to_string(a.fid) +
+                  ", \"uid\": " + std::to_string(a.uid) + ", \"gid\": " + std::to_string(a.gid);
+  if (client::IsSymlink(a)) s += ", \"target\": " + JsonString(a.target);
+  if (client::IsRegular(a)) {
     s += ", \"block_size\": " + std::to_string(a.block_size) +
          ", \"placement_seed\": " + std::to_string(a.placement_seed) + ", \"placement_seed_hex\": \"" + seed +
          "\", \"stripe_width\": " + std::to_string(a.stripe_width);

@@ -41,24 +41,27 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
       auto stat = fs->Stat(path);
       if (!stat.ok()) return stat.status().WithContext("stat");
       const client::Attr& a = *stat;
-      bool dir = client::IsDirectory(a);
+      bool file = client::IsRegular(a);
       std::vector<client::BlockReport> blocks;
-      if (f->blocks && !dir) {
+      if (f->blocks && file) {
         DFS_ASSIGN_OR_RETURN(blocks, fs->InspectBlocks(a));
       }
       if (f->json) {
-        std::string out = "{\"path\": " + JsonString(path) + ", \"type\": \"" + (dir ? "directory" : "file") +
+        std::string out = "{\"path\": " + JsonString(path) + ", \"type\": \"" + client::TypeName(a) +
                           "\", \"file_id\": " + std::to_string(a.fid) + ", \"size\": " + std::to_string(a.size) +
                           ", \"mode\": " + std::to_string(a.mode) + ", \"mtime_ns\": " + std::to_string(a.mtime_ns) +
-                          ", \"ctime_ns\": " + std::to_string(a.ctime_ns);
-        if (!dir) {
+                          ", \"ctime_ns\": " + std::to_string(a.ctime_ns) +
+                          ", \"atime_ns\": " + std::to_string(a.atime_ns) + ", \"uid\": " + std::to_string(a.uid) +
+                          ", \"gid\": " + std::to_string(a.gid) + ", \"nlink\": " + std::to_string(a.nlink);
+        if (client::IsSymlink(a)) out += ", \"target\": " + JsonString(a.target);
+        if (file) {
           out += ", \"block_size\": " + std::to_string(a.block_size) +
                  ", \"block_count\": " + std::to_string(BlockCount(a.size, a.block_size)) +
                  ", \"placement_seed\": " + std::to_string(a.placement_seed) + ", \"placement_seed_hex\": \"" +
                  SeedHex(a.placement_seed) + "\", \"stripe_width\": " + std::to_string(a.stripe_width) +
                  ", \"generation\": " + std::to_string(a.generation);
         }
-        if (f->blocks && !dir) {
+        if (f->blocks && file) {
           out += ", \"blocks\": [";
           for (size_t i = 0; i < blocks.size(); ++i) {
             const auto& b = blocks[i];
@@ -82,10 +85,11 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
         printf("%s}\n", out.c_str());
         return Status::Ok();
       }
-      printf("  path: %s\n  type: %s\n  size: %llu\n  file id: %llu\n  mtime: %s\n", path.c_str(),
-             dir ? "directory" : "file", static_cast<unsigned long long>(a.size),
-             static_cast<unsigned long long>(a.fid), FormatTime(a.mtime_ns).c_str());
-      if (!dir) {
+      printf("  path: %s\n  type: %s\n  size: %llu\n  file id: %llu\n  mode: %04o\n  owner: %u:%u\n  mtime: %s\n",
+             path.c_str(), client::TypeName(a), static_cast<unsigned long long>(a.size),
+             static_cast<unsigned long long>(a.fid), a.mode, a.uid, a.gid, FormatTime(a.mtime_ns).c_str());
+      if (client::IsSymlink(a)) printf("  target: %s\n", a.target.c_str());
+      if (file) {
         printf("  block size: %u\n  blocks: %llu\n  placement seed: %llu (0x%s)\n  stripe width: %u\n", a.block_size,
                static_cast<unsigned long long>(BlockCount(a.size, a.block_size)),
                static_cast<unsigned long long>(a.placement_seed), SeedHex(a.placement_seed).c_str(), a.stripe_width);

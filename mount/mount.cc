@@ -3,7 +3,9 @@
 #include "mount/mount.h"
 
 #include <fuse.h>
+#include <linux/limits.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,22 +55,36 @@ Handle* HandleOf(Mounted* m, const fuse_file_info* fi) {
   return it == m->handles.end() ? nullptr : it->second.get();
 }
 
+timespec TimespecOf(int64_t ns) {
+  timespec t;
+  t.tv_sec = ns / 1000000000;
+  t.tv_nsec = ns % 1000000000;
+  return t;
+}
+
+int64_t NsOf(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
 void FillStat(const client::Attr& a, struct stat* st) {
   memset(st, 0, sizeof *st);
-  bool dir = client::IsDirectory(a);
-  st->st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);
-  st->st_nlink = dir ? 2 : 1;
+  mode_t type = client::IsDirectory(a) ? S_IFDIR : client::IsSymlink(a) ? S_IFLNK : S_IFREG;
+  st->st_mode = type | (a.mode & 07777);
+  st->st_nlink = a.nlink;
   st->st_size = static_cast<off_t>(a.size);
   st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
   st->st_blksize = a.block_size ? a.block_size : 4096;
   st->st_uid = a.uid;
   st->st_gid = a.gid;
   st->st_ino = a.fid;
-  st->st_mtim.tv_sec = a.mtime_ns / 1000000000;
-  st->st_mtim.tv_nsec = a.mtime_ns % 1000000000;
-  st->st_ctim.tv_sec = a.ctime_ns / 1000000000;
-  st->st_ctim.tv_nsec = a.ctime_ns % 1000000000;
-  st->st_atim = st->st_mtim;
+  st->st_atim = TimespecOf(a.atime_ns);
+  st->st_mtim = TimespecOf(a.mtime_ns);
+  st->st_ctim = TimespecOf(a.ctime_ns);
+}
+
+// The caller's identity and the mode bits it asked for (the kernel has
+// applied its umask already).
+client::NewEntry EntryOf(mode_t mode) {
+  const fuse_context* c = fuse_get_context();
+  return client::NewEntry{static_cast<uint32_t>(mode & 07777), c->uid, c->gid};
 }
 
 // Makes a write handle's data durable on both replicas with its size
@@ -137,10 +153,124 @@ int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_f
   return 0;
 }
 
-int OpMkdir(const char* path, mode_t) {
+int OpMkdir(const char* path, mode_t mode) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Mkdir(path, false).status());
+  return -ErrnoOf(m->fs->Mkdir(path, false, EntryOf(mode)).status());
+}
+
+int OpSymlink(const char* target, const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Symlink(target, path, EntryOf(0777)).status());
+}
+
+int OpReadlink(const char* path, char* buf, size_t size) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto a = m->fs->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  if (!client::IsSymlink(*a)) return -EINVAL;
+  if (size == 0) return -EINVAL;
+  size_t n = std::min(size - 1, a->target.size());  // FUSE wants it NUL-terminated
+  memcpy(buf, a->target.data(), n);
+  buf[n] = '\0';
+  return 0;
+}
+
+int SetAttr(proto::SetAttrReq req) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->SetAttr(std::move(req)).status());
+}
+
+int OpChmod(const char* path, mode_t mode, fuse_file_info*) {
+  proto::SetAttrReq req;
+  req.path = path;
+  req.set = proto::SetAttrReq::kMode;
+  req.mode = mode & 07777;
+  return SetAttr(std::move(req));
+}
+
+int OpChown(const char* path, uid_t uid, gid_t gid, fuse_file_info*) {
+  proto::SetAttrReq req;
+  req.path = path;
+  if (uid != static_cast<uid_t>(-1)) {
+    req.set |= proto::SetAttrReq::kUid;
+    req.uid = uid;
+  }
+  if (gid != static_cast<gid_t>(-1)) {
+    req.set |= proto::SetAttrReq::kGid;
+    req.gid = gid;
+  }
+  return SetAttr(std::move(req));
+}
+
+int OpUtimens(const char* path, const timespec tv[2], fuse_file_info*) {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  proto::SetAttrReq req;
+  req.path = path;
+  if (tv[0].tv_nsec != UTIME_OMIT) {
+    req.set |= proto::SetAttrReq::kAtime;
+    req.atime_ns = NsOf(tv[0].tv_nsec == UTIME_NOW ? now : tv[0]);
+  }
+  if (tv[1].tv_nsec != UTIME_OMIT) {
+    req.set |= proto::SetAttrReq::kMtime;
+    req.mtime_ns = NsOf(tv[1].tv_nsec == UTIME_NOW ? now : tv[1]);
+  }
+  return SetAttr(std::move(req));
+}
+
+// POSIX ACLs (system.posix_acl_*) are not kept: the kernel would not
+// enforce them through this mount, so storing them would mislead.
+bool Unsupported(const char* name) { return strncmp(name, "system.", 7) == 0; }
+
+int OpSetxattr(const char* path, const char* name, const char* value, size_t size, int flags) {
+  if (Unsupported(name)) return -EOPNOTSUPP;
+  if (size > XATTR_SIZE_MAX) return -E2BIG;
+  if (strlen(name) > XATTR_NAME_MAX) return -ERANGE;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  uint32_t f = (flags & XATTR_CREATE ? uint32_t{proto::XattrReq::kCreate} : 0u) |
+               (flags & XATTR_REPLACE ? uint32_t{proto::XattrReq::kReplace} : 0u);
+  return -ErrnoOf(m->fs->SetXattr(path, name, std::string(value, size), f));
+}
+
+// Answers a getxattr/listxattr buffer as the kernel wants: size 0 asks for
+// the length, a buffer too small is ERANGE.
+int CopyOut(const std::string& bytes, char* buf, size_t size) {
+  if (bytes.size() > XATTR_SIZE_MAX) return -E2BIG;
+  if (size == 0) return static_cast<int>(bytes.size());
+  if (size < bytes.size()) return -ERANGE;
+  memcpy(buf, bytes.data(), bytes.size());
+  return static_cast<int>(bytes.size());
+}
+
+int OpGetxattr(const char* path, const char* name, char* buf, size_t size) {
+  if (Unsupported(name)) return -ENODATA;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto v = m->fs->GetXattr(path, name);
+  if (!v.ok()) return -ErrnoOf(v.status());
+  return CopyOut(*v, buf, size);
+}
+
+int OpListxattr(const char* path, char* buf, size_t size) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto names = m->fs->ListXattr(path);
+  if (!names.ok()) return -ErrnoOf(names.status());
+  std::string list;
+  for (const auto& n : *names) list.append(n).push_back('\0');
+  return CopyOut(list, buf, size);
+}
+
+int OpRemovexattr(const char* path, const char* name) {
+  if (Unsupported(name)) return -EOPNOTSUPP;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->RemoveXattr(path, name));
 }
 
 int OpRmdir(const char* path) {
@@ -163,8 +293,8 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
   return -ErrnoOf(m->fs->Rename(from, to));
 }
 
-int OpenForWrite(Mounted* m, const char* path, fuse_file_info* fi) {
-  auto writer = m->fs->Create(path);
+int OpenForWrite(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry) {
+  auto writer = m->fs->Create(path, 0, entry);
   if (!writer.ok()) return -ErrnoOf(writer.status());
   auto h = std::make_unique<Handle>();
   h->path = path;
@@ -175,10 +305,10 @@ int OpenForWrite(Mounted* m, const char* path, fuse_file_info* fi) {
   return 0;
 }
 
-int OpCreate(const char* path, mode_t, fuse_file_info* fi) {
+int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
-  return OpenForWrite(m, path, fi);
+  return OpenForWrite(m, path, fi, EntryOf(mode));
 }
 
 int OpOpen(const char* path, fuse_file_info* fi) {
@@ -189,7 +319,7 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
   if (mode != O_RDONLY) {
-    if ((fi->flags & O_TRUNC) || a->size == 0) return OpenForWrite(m, path, fi);
+    if ((fi->flags & O_TRUNC) || a->size == 0) return OpenForWrite(m, path, fi, EntryOf(a->mode));
     auto h = std::make_unique<Handle>();
     h->path = path;
     h->attr = *a;
@@ -359,6 +489,15 @@ fuse_operations MakeOperations() {
   ops.release = OpRelease;
   ops.truncate = OpTruncate;
   ops.statfs = OpStatfs;
+  ops.symlink = OpSymlink;
+  ops.readlink = OpReadlink;
+  ops.chmod = OpChmod;
+  ops.chown = OpChown;
+  ops.utimens = OpUtimens;
+  ops.setxattr = OpSetxattr;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.removexattr = OpRemovexattr;
   return ops;
 }
 
@@ -400,6 +539,8 @@ int ErrnoOf(const Status& status) {
     case Code::kNotEmpty: return ENOTEMPTY;
     case Code::kInvalidArgument: return EINVAL;
     case Code::kPermissionDenied: return EACCES;
+    case Code::kNameTooLong: return ENAMETOOLONG;
+    case Code::kNoAttribute: return ENODATA;
     case Code::kResourceExhausted: return ENOSPC;
     case Code::kDeadlineExceeded: return EIO;
     case Code::kDataLoss: return EIO;
@@ -417,7 +558,9 @@ Status RunMount(const MountOptions& options) {
 
   // fuse_loop (not fuse_loop_mt) below: one thread, as the engine wants.
   std::vector<std::string> args = {"dfs-mount"};
-  std::string opts = "fsname=dfs,subtype=dfs";
+  // default_permissions: the kernel checks mode bits and owners, as on a
+  // local file system (the stored modes would mean nothing otherwise).
+  std::string opts = "fsname=dfs,subtype=dfs,default_permissions";
   for (const auto& o : options.fuse_opts) opts += "," + o;
   args.push_back("-o");
   args.push_back(opts);

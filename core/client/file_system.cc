@@ -24,12 +24,15 @@ Result<Attr> FileSystem::Stat(const std::string& path) {
   return a;
 }
 
-Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents) {
+Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   proto::MkdirReq req;
   req.path = p;
   req.parents = parents;
+  req.mode = entry.mode;
+  req.uid = entry.uid;
+  req.gid = entry.gid;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kMkdir, req, &a));
   return a;
 }
@@ -53,6 +56,7 @@ Status FileSystem::Remove(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kUnlink, proto::PathReq{p}, &a));
+  if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
   // The namespace entry is gone; the blocks go to each holder's trash now. A
   // holder that is down is left to clean up when it comes back.
   uint32_t n = std::min<uint32_t>(a.stripe_width, data_->size());
@@ -79,15 +83,60 @@ Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   return meta_->Call(proto::Op::kRename, proto::RenameReq{s, d}, &e);
 }
 
-Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, uint32_t block_size) {
+Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, uint32_t block_size,
+                                                       const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::CreateReq req;
   req.path = p;
   req.block_size = block_size;
+  req.mode = entry.mode;
+  req.uid = entry.uid;
+  req.gid = entry.gid;
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &a));
   for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
+}
+
+Result<Attr> FileSystem::Symlink(const std::string& target, const std::string& path, const NewEntry& entry) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kSymlink, proto::SymlinkReq{p, target, entry.uid, entry.gid}, &a));
+  return a;
+}
+
+Result<Attr> FileSystem::SetAttr(proto::SetAttrReq req) {
+  DFS_ASSIGN_OR_RETURN(req.path, NormalizePath(req.path));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kSetAttr, req, &a));
+  return a;
+}
+
+Status FileSystem::SetXattr(const std::string& path, const std::string& name, const std::string& value,
+                            uint32_t flags) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::Empty e;
+  return meta_->Call(proto::Op::kSetXattr, proto::XattrReq{p, name, value, flags}, &e);
+}
+
+Result<std::string> FileSystem::GetXattr(const std::string& path, const std::string& name) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::XattrRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kGetXattr, proto::XattrReq{p, name, "", 0}, &rsp));
+  return rsp.value;
+}
+
+Result<std::vector<std::string>> FileSystem::ListXattr(const std::string& path) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::XattrRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kListXattr, proto::XattrReq{p, "", "", 0}, &rsp));
+  return rsp.names;
+}
+
+Status FileSystem::RemoveXattr(const std::string& path, const std::string& name) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::Empty e;
+  return meta_->Call(proto::Op::kRemoveXattr, proto::XattrReq{p, name, "", 0}, &e);
 }
 
 Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string& path) {
@@ -106,6 +155,7 @@ std::unique_ptr<SmallFileWriter> FileSystem::NewSmallFileWriter(uint32_t block_s
 Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
   DFS_ASSIGN_OR_RETURN(Attr a, Stat(path));
   if (IsDirectory(a)) return Status(Code::kIsADirectory, path + ": is a directory");
+  if (IsSymlink(a)) return InvalidArgument(path + ": is a symbolic link to " + a.target);
   return Read(a, path, sink, offset, length);
 }
 

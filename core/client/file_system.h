@@ -24,6 +24,12 @@ using proto::Attr;
 class PatchWriter;
 
 inline bool IsDirectory(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
+inline bool IsSymlink(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kSymlink); }
+inline bool IsRegular(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kFile); }
+// "file", "directory" or "symlink", as the CLI and its JSON say it.
+inline const char* TypeName(const Attr& a) {
+  return IsDirectory(a) ? "directory" : IsSymlink(a) ? "symlink" : "file";
+}
 
 // What one holder says of its copy of a block, without sending the data.
 struct ReplicaReport {
@@ -54,15 +60,26 @@ class FileSystem {
   const ClientOptions& options() const { return options_; }
 
   Result<Attr> Stat(const std::string& path);
-  Result<Attr> Mkdir(const std::string& path, bool parents);
+  Result<Attr> Mkdir(const std::string& path, bool parents, const NewEntry& entry = NewEntry::Directory());
   Result<std::vector<Attr>> ListDir(const std::string& path);
   Status Remove(const std::string& path);  // a file
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
+  // A symbolic link at `path` to `target` (stored as given, not checked).
+  Result<Attr> Symlink(const std::string& target, const std::string& path, const NewEntry& entry = NewEntry());
+  // chmod, chown, utimens: the fields named in req.set change.
+  Result<Attr> SetAttr(proto::SetAttrReq req);
+
+  // Extended attributes; flags as setxattr(2) (XATTR_CREATE, XATTR_REPLACE).
+  Status SetXattr(const std::string& path, const std::string& name, const std::string& value, uint32_t flags);
+  Result<std::string> GetXattr(const std::string& path, const std::string& name);
+  Result<std::vector<std::string>> ListXattr(const std::string& path);
+  Status RemoveXattr(const std::string& path, const std::string& name);
 
   // Creates (or truncates) a file and returns a writer for its bytes.
   // block_size 0 takes the cluster default.
-  Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0);
+  Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0,
+                                             const NewEntry& entry = NewEntry::File());
 
   // Opens an existing file for writes at any offset and truncates
   // (a new write generation; the bytes stay).

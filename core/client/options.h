@@ -1,10 +1,22 @@
 // Options every client of the engine (CLI, mount) sets.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <functional>
 #include <string>
 
 namespace dfs::client {
+
+// Who owns a new file, directory or link, and its permission bits.
+struct NewEntry {
+  uint32_t mode = 0;
+  uint32_t uid = ::getuid();
+  uint32_t gid = ::getgid();
+  static NewEntry File() { return NewEntry{0644}; }
+  static NewEntry Directory() { return NewEntry{0755}; }
+};
 
 struct ClientOptions {
   std::string meta = "tcp://127.0.0.1:7100";

@@ -25,6 +25,10 @@ Status SmallFileWriter::Finish() {
     proto::CreateReq r;
     r.path = path;
     r.block_size = block_size_;
+    NewEntry owner = NewEntry::File();
+    r.mode = owner.mode;
+    r.uid = owner.uid;
+    r.gid = owner.gid;
     create.files.push_back(r);
   }
   proto::CreateManyRsp created;

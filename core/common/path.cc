@@ -26,8 +26,8 @@ Result<std::string> NormalizePath(std::string_view path) {
                              "' components are not allowed in dfs paths");
     }
     if (name.size() > kMaxNameLength) {
-      return InvalidArgument("'" + std::string(path).substr(0, 64) + "...': a name is longer than " +
-                             std::to_string(kMaxNameLength) + " bytes");
+      return Status(Code::kNameTooLong, "'" + std::string(path).substr(0, 64) + "...': a name is longer than " +
+                                            std::to_string(kMaxNameLength) + " bytes");
     }
     out += '/';
     out += name;
@@ -35,7 +35,7 @@ Result<std::string> NormalizePath(std::string_view path) {
   }
   if (out.empty()) out = "/";
   if (out.size() > kMaxPathLength) {
-    return InvalidArgument("path is longer than " + std::to_string(kMaxPathLength) + " bytes");
+    return Status(Code::kNameTooLong, "path is longer than " + std::to_string(kMaxPathLength) + " bytes");
   }
   return out;
 }

@@ -41,6 +41,12 @@ enum class Op : int {
   kCreateMany = 12,
   kCommitMany = 13,
   kOpenWrite = 14,
+  kSetAttr = 15,
+  kSymlink = 16,
+  kSetXattr = 17,
+  kGetXattr = 18,
+  kListXattr = 19,
+  kRemoveXattr = 20,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
@@ -52,7 +58,7 @@ enum class Op : int {
   kListStored = 107,
 };
 
-enum class FileType : int { kFile = 1, kDirectory = 2 };
+enum class FileType : int { kFile = 1, kDirectory = 2, kSymlink = 3 };
 
 // Metadata of one inode, as the meta server returns it.
 struct Attr {
@@ -73,8 +79,11 @@ struct Attr {
   // Blocks written before this generation are dead (the file was truncated
   // after them): they read as zeros even if a holder missed the truncate.
   uint64_t truncate_generation = 0;
+  int64_t atime_ns = 0;
+  std::string target;           // a symbolic link's target
   MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink,
-                     placement_seed, stripe_width, block_size, generation, truncate_generation);
+                     placement_seed, stripe_width, block_size, generation, truncate_generation,
+                     atime_ns, target);
 };
 
 struct Empty {
@@ -105,7 +114,9 @@ struct CreateReq {
   uint32_t block_size = 0;  // 0: the cluster default
   uint32_t mode = 0644;
   bool exclusive = false;   // fail if it exists
-  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive);
+  uint32_t uid = 0;         // owner of a new file
+  uint32_t gid = 0;         // its group, unless the directory is set-group-ID
+  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive, uid, gid);
 };
 
 // Many small files at once: one transaction, one round trip.
@@ -125,7 +136,47 @@ struct MkdirReq {
   std::string path;
   bool parents = false;
   uint32_t mode = 0755;
-  MSGPACK_DEFINE_MAP(path, parents, mode);
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  MSGPACK_DEFINE_MAP(path, parents, mode, uid, gid);
+};
+
+// chmod, chown, utimens: only the fields named in `set` change; ctime moves.
+struct SetAttrReq {
+  enum : uint32_t { kMode = 1, kUid = 2, kGid = 4, kAtime = 8, kMtime = 16 };
+  std::string path;
+  uint32_t set = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  MSGPACK_DEFINE_MAP(path, set, mode, uid, gid, atime_ns, mtime_ns);
+};
+
+struct SymlinkReq {
+  std::string path;    // the link to create
+  std::string target;  // what it points to, stored as given
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  MSGPACK_DEFINE_MAP(path, target, uid, gid);
+};
+
+// Extended attributes. SetXattr flags: 1 create only, 2 replace only (as
+// XATTR_CREATE and XATTR_REPLACE).
+struct XattrReq {
+  enum : uint32_t { kCreate = 1, kReplace = 2 };
+  std::string path;
+  std::string name;
+  std::string value;  // msgpack bin
+  uint32_t flags = 0;
+  MSGPACK_DEFINE_MAP(path, name, value, flags);
+};
+
+struct XattrRsp {
+  std::string value;
+  std::vector<std::string> names;  // ListXattr
+  MSGPACK_DEFINE_MAP(value, names);
 };
 
 struct ReaddirReq {

@@ -19,6 +19,8 @@ const char* CodeName(Code code) {
     case Code::kInternal: return "internal error";
     case Code::kResourceExhausted: return "resource exhausted";
     case Code::kPermissionDenied: return "permission denied";
+    case Code::kNameTooLong: return "name too long";
+    case Code::kNoAttribute: return "no such attribute";
   }
   return "unknown";
 }

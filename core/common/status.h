@@ -26,6 +26,8 @@ enum class Code : int {
   kInternal = 12,
   kResourceExhausted = 13,  // disk full, message too large
   kPermissionDenied = 14,
+  kNameTooLong = 15,        // a name or path over NAME_MAX / PATH_MAX
+  kNoAttribute = 16,        // no such extended attribute
 };
 
 const char* CodeName(Code code);

@@ -44,14 +44,50 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         return store_->Lookup(p);
       });
     case Op::kCreate:
-      return Serve<proto::CreateReq>(h, [&](const proto::CreateReq& r) -> Result<proto::Attr> {
-        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
-        return store_->Create(p, r.block_size, r.mode, r.exclusive);
+      return Serve<proto::CreateReq>(h, [&](proto::CreateReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->Create(r);
       });
     case Op::kMkdir:
-      return Serve<proto::MkdirReq>(h, [&](const proto::MkdirReq& r) -> Result<proto::Attr> {
-        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
-        return store_->Mkdir(p, r.parents, r.mode);
+      return Serve<proto::MkdirReq>(h, [&](proto::MkdirReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->Mkdir(r);
+      });
+    case Op::kSymlink:
+      return Serve<proto::SymlinkReq>(h, [&](proto::SymlinkReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->Symlink(r);
+      });
+    case Op::kSetAttr:
+      return Serve<proto::SetAttrReq>(h, [&](proto::SetAttrReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->SetAttr(r);
+      });
+    case Op::kSetXattr:
+      return Serve<proto::XattrReq>(h, [&](proto::XattrReq& r) -> Result<proto::Empty> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(store_->SetXattr(r));
+        return proto::Empty{};
+      });
+    case Op::kGetXattr:
+      return Serve<proto::XattrReq>(h, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        proto::XattrRsp rsp;
+        DFS_ASSIGN_OR_RETURN(rsp.value, store_->GetXattr(r.path, r.name));
+        return rsp;
+      });
+    case Op::kListXattr:
+      return Serve<proto::XattrReq>(h, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        proto::XattrRsp rsp;
+        DFS_ASSIGN_OR_RETURN(rsp.names, store_->ListXattr(r.path));
+        return rsp;
+      });
+    case Op::kRemoveXattr:
+      return Serve<proto::XattrReq>(h, [&](proto::XattrReq& r) -> Result<proto::Empty> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(store_->RemoveXattr(r.path, r.name));
+        return proto::Empty{};
       });
     case Op::kReaddir:
       return Serve<proto::ReaddirReq>(h, [&](const proto::ReaddirReq& r) -> Result<proto::ReaddirRsp> {

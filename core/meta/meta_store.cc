@@ -2,18 +2,21 @@
 
 #include <sqlite3.h>
 
-#include <chrono>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <random>
 
 #include "core/common/path.h"
 #include "core/common/placement.h"
+#include "core/meta/sqlite_util.h"
 
 namespace dfs::meta {
 namespace {
 
 constexpr uint64_t kRootFid = 1;
 
+// Schema version 2 added atime_ns, target and the xattrs table.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS servers(idx INTEGER PRIMARY KEY, endpoint TEXT NOT NULL);
@@ -34,89 +37,52 @@ CREATE TABLE IF NOT EXISTS inodes(
   block_size INTEGER NOT NULL DEFAULT 0,
   generation INTEGER NOT NULL DEFAULT 0,
   truncate_generation INTEGER NOT NULL DEFAULT 0,
+  atime_ns INTEGER NOT NULL DEFAULT 0,
+  target TEXT NOT NULL DEFAULT '',
   UNIQUE(parent, name));
 CREATE TABLE IF NOT EXISTS deleted(
   fid INTEGER PRIMARY KEY, seed INTEGER, stripe INTEGER, block_size INTEGER, deleted_ns INTEGER);
+CREATE TABLE IF NOT EXISTS xattrs(
+  fid INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY(fid, name));
+)sql";
+
+const char* kUpgradeToV2 = R"sql(
+ALTER TABLE inodes ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inodes ADD COLUMN target TEXT NOT NULL DEFAULT '';
+UPDATE inodes SET atime_ns = mtime_ns;
 )sql";
 
 const char* kColumns =
     "fid, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, seed, stripe, block_size, "
-    "generation, truncate_generation";
+    "generation, truncate_generation, atime_ns, target";
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Attr ReadAttr(sqlite3_stmt* s) {
+Attr ReadAttr(Stmt& s) {
+  sqlite3_stmt* r = s.get();
   Attr a;
-  a.fid = sqlite3_column_int64(s, 0);
-  a.name = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
-  a.type = sqlite3_column_int(s, 2);
-  a.mode = sqlite3_column_int(s, 3);
-  a.uid = sqlite3_column_int(s, 4);
-  a.gid = sqlite3_column_int(s, 5);
-  a.size = sqlite3_column_int64(s, 6);
-  a.mtime_ns = sqlite3_column_int64(s, 7);
-  a.ctime_ns = sqlite3_column_int64(s, 8);
-  a.nlink = sqlite3_column_int(s, 9);
-  a.placement_seed = static_cast<uint64_t>(sqlite3_column_int64(s, 10));
-  a.stripe_width = sqlite3_column_int(s, 11);
-  a.block_size = sqlite3_column_int(s, 12);
-  a.generation = sqlite3_column_int64(s, 13);
-  a.truncate_generation = sqlite3_column_int64(s, 14);
+  a.fid = sqlite3_column_int64(r, 0);
+  a.name = s.Text(1);
+  a.type = sqlite3_column_int(r, 2);
+  a.mode = sqlite3_column_int(r, 3);
+  a.uid = static_cast<uint32_t>(sqlite3_column_int64(r, 4));
+  a.gid = static_cast<uint32_t>(sqlite3_column_int64(r, 5));
+  a.size = sqlite3_column_int64(r, 6);
+  a.mtime_ns = sqlite3_column_int64(r, 7);
+  a.ctime_ns = sqlite3_column_int64(r, 8);
+  a.nlink = sqlite3_column_int(r, 9);
+  a.placement_seed = static_cast<uint64_t>(sqlite3_column_int64(r, 10));
+  a.stripe_width = sqlite3_column_int(r, 11);
+  a.block_size = sqlite3_column_int(r, 12);
+  a.generation = sqlite3_column_int64(r, 13);
+  a.truncate_generation = sqlite3_column_int64(r, 14);
+  a.atime_ns = sqlite3_column_int64(r, 15);
+  a.target = s.Text(16);
   return a;
 }
 
 bool IsDir(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
-
-// Runs a statement to completion; resets it for the next use either way.
-class Stmt {
- public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  sqlite3_stmt* get() { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
+bool IsFile(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kFile); }
 
 }  // namespace
-
-// A transaction that rolls back unless committed.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) { sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr); }
-  ~Txn() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Status Commit() {
-    done_ = true;
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      Status st = Internal(std::string("meta store commit failed: ") + sqlite3_errmsg(db_));
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return st;
-    }
-    return Status::Ok();
-  }
-
- private:
-  sqlite3* db_;
-  bool done_ = false;
-};
 
 Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   std::error_code ec;
@@ -168,12 +134,22 @@ Status MetaStore::Init() {
   // NORMAL in WAL mode: a commit survives a crash of this process (kill -9);
   // Sync() checkpoints for durability against power loss.
   DFS_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  int version = 0;
+  {
+    Stmt s(Prepare("PRAGMA user_version"));
+    if (s.Step() == SQLITE_ROW) version = sqlite3_column_int(s.get(), 0);
+  }
+  {
+    Stmt s(Prepare("SELECT 1 FROM sqlite_master WHERE name = 'inodes'"));
+    if (s.Step() == SQLITE_ROW && version < 2) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV2));
+  }
   DFS_RETURN_IF_ERROR(Exec(kSchema));
+  DFS_RETURN_IF_ERROR(Exec("PRAGMA user_version = 2"));
 
   auto get = [&](const std::string& key) -> std::string {
     Stmt s(Prepare("SELECT value FROM config WHERE key = ?"));
     s.Bind(1, key);
-    if (s.Step() == SQLITE_ROW) return reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+    if (s.Step() == SQLITE_ROW) return s.Text(0);
     return "";
   };
   config_.cluster_id = get("cluster_id");
@@ -190,7 +166,7 @@ Status MetaStore::Init() {
     root.fid = kRootFid;
     root.type = static_cast<int>(proto::FileType::kDirectory);
     root.mode = 0755;
-    root.mtime_ns = root.ctime_ns = NowNs();
+    root.atime_ns = root.mtime_ns = root.ctime_ns = NowNs();
     root.nlink = 2;
     DFS_RETURN_IF_ERROR(Insert(0, "", root));
     DFS_RETURN_IF_ERROR(SaveCounters());
@@ -239,14 +215,55 @@ Status MetaStore::SetDefaultBlockSize(uint32_t block_size) {
 Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a) {
   Stmt s(Prepare(
       "INSERT INTO inodes(fid, parent, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, "
-      "seed, stripe, block_size, generation, truncate_generation) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "seed, stripe, block_size, generation, truncate_generation, atime_ns, target) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   s.Bind(1, a.fid).Bind(2, parent).Bind(3, name).Bind(4, a.type).Bind(5, a.mode).Bind(6, a.uid);
   s.Bind(7, a.gid).Bind(8, a.size).Bind(9, a.mtime_ns).Bind(10, a.ctime_ns).Bind(11, a.nlink);
   s.Bind(12, static_cast<int64_t>(a.placement_seed)).Bind(13, a.stripe_width).Bind(14, a.block_size);
-  s.Bind(15, a.generation).Bind(16, a.truncate_generation);
-  if (s.Step() != SQLITE_DONE) return Internal(std::string("cannot insert inode: ") + sqlite3_errmsg(db_));
-  return Status::Ok();
+  s.Bind(15, a.generation).Bind(16, a.truncate_generation).Bind(17, a.atime_ns).Bind(18, a.target);
+  return s.Run("insert inode " + name);
+}
+
+Status MetaStore::TouchDir(uint64_t fid, int links) {
+  Stmt s(Prepare("UPDATE inodes SET mtime_ns = ?1, ctime_ns = ?1, nlink = nlink + ?2 WHERE fid = ?3"));
+  s.Bind(1, NowNs()).Bind(2, links).Bind(3, fid);
+  return s.Run("update directory " + std::to_string(fid));
+}
+
+Result<Attr> MetaStore::ParentForNew(const std::string& path) {
+  if (path == "/") return Status(Code::kAlreadyExists, "/: file exists");
+  DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
+  if (!IsDir(parent)) return Status(Code::kNotADirectory, ParentPath(path) + ": not a directory");
+  if (Child(parent.fid, BaseName(path)).ok()) return Status(Code::kAlreadyExists, path + ": file exists");
+  return parent;
+}
+
+// As Linux: a set-group-ID directory gives new entries its group, and new
+// directories its set-group-ID bit.
+Status MetaStore::InsertChild(const Attr& parent, const std::string& name, Attr* a) {
+  a->fid = next_fid_++;
+  a->atime_ns = a->mtime_ns = a->ctime_ns = NowNs();
+  if (parent.mode & S_ISGID) {
+    a->gid = parent.gid;
+    if (IsDir(*a)) a->mode |= S_ISGID;
+  }
+  DFS_RETURN_IF_ERROR(Insert(parent.fid, name, *a));
+  a->name = name;
+  return TouchDir(parent.fid, IsDir(*a) ? 1 : 0);
+}
+
+Status MetaStore::DeleteInode(const Attr& a) {
+  Stmt del(Prepare("DELETE FROM inodes WHERE fid = ?"));
+  del.Bind(1, a.fid);
+  DFS_RETURN_IF_ERROR(del.Run("delete " + a.name));
+  Stmt xattrs(Prepare("DELETE FROM xattrs WHERE fid = ?"));
+  xattrs.Bind(1, a.fid);
+  DFS_RETURN_IF_ERROR(xattrs.Run("delete the attributes of " + a.name));
+  if (!IsFile(a)) return Status::Ok();
+  Stmt rec(Prepare("INSERT OR REPLACE INTO deleted(fid, seed, stripe, block_size, deleted_ns) VALUES (?, ?, ?, ?, ?)"));
+  rec.Bind(1, a.fid).Bind(2, static_cast<int64_t>(a.placement_seed)).Bind(3, a.stripe_width);
+  rec.Bind(4, a.block_size).Bind(5, NowNs());
+  return rec.Run("record the deletion of " + a.name);
 }
 
 Result<Attr> MetaStore::Child(uint64_t parent, const std::string& name) {
@@ -254,7 +271,7 @@ Result<Attr> MetaStore::Child(uint64_t parent, const std::string& name) {
   Stmt s(Prepare(sql.c_str()));
   s.Bind(1, parent).Bind(2, name);
   if (s.Step() != SQLITE_ROW) return NotFound(name);
-  return ReadAttr(s.get());
+  return ReadAttr(s);
 }
 
 Result<Attr> MetaStore::ByFid(uint64_t fid) {
@@ -262,7 +279,7 @@ Result<Attr> MetaStore::ByFid(uint64_t fid) {
   Stmt s(Prepare(sql.c_str()));
   s.Bind(1, fid);
   if (s.Step() != SQLITE_ROW) return NotFound("file id " + std::to_string(fid));
-  return ReadAttr(s.get());
+  return ReadAttr(s);
 }
 
 Result<Attr> MetaStore::Resolve(const std::string& path) {
@@ -281,9 +298,9 @@ Result<Attr> MetaStore::Resolve(const std::string& path) {
 
 Result<Attr> MetaStore::Lookup(const std::string& path) { return Resolve(path); }
 
-Result<Attr> MetaStore::Create(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive) {
+Result<Attr> MetaStore::Create(const proto::CreateReq& req) {
   Txn txn(db_);
-  DFS_ASSIGN_OR_RETURN(Attr a, CreateInTxn(path, block_size, mode, exclusive));
+  DFS_ASSIGN_OR_RETURN(Attr a, CreateInTxn(req));
   DFS_RETURN_IF_ERROR(SaveCounters());
   DFS_RETURN_IF_ERROR(txn.Commit());
   return a;
@@ -292,9 +309,10 @@ Result<Attr> MetaStore::Create(const std::string& path, uint32_t block_size, uin
 std::vector<Result<Attr>> MetaStore::CreateMany(const std::vector<proto::CreateReq>& files) {
   std::vector<Result<Attr>> out;
   Txn txn(db_);
-  for (const auto& f : files) {
+  for (proto::CreateReq f : files) {
     auto path = NormalizePath(f.path);
-    out.push_back(path.ok() ? CreateInTxn(*path, f.block_size, f.mode, f.exclusive) : Result<Attr>(path.status()));
+    if (path.ok()) f.path = *path;
+    out.push_back(path.ok() ? CreateInTxn(f) : Result<Attr>(path.status()));
   }
   Status st = SaveCounters();
   if (st.ok()) st = txn.Commit();
@@ -309,9 +327,10 @@ Status MetaStore::CommitMany(const std::vector<proto::CommitReq>& files) {
 }
 
 // REQUIRES: a transaction is open.
-Result<Attr> MetaStore::CreateInTxn(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive) {
+Result<Attr> MetaStore::CreateInTxn(const proto::CreateReq& req) {
+  const std::string& path = req.path;
   if (path == "/") return Status(Code::kIsADirectory, "/: is a directory");
-  if (block_size == 0) block_size = config_.block_size;
+  uint32_t block_size = req.block_size ? req.block_size : config_.block_size;
   if (block_size < 64 || block_size > (4u << 20)) {
     return InvalidArgument("block size " + std::to_string(block_size) + " out of range (64 B to 4 MiB)");
   }
@@ -319,40 +338,41 @@ Result<Attr> MetaStore::CreateInTxn(const std::string& path, uint32_t block_size
   if (!IsDir(parent)) return Status(Code::kNotADirectory, ParentPath(path) + ": not a directory");
   std::string name = BaseName(path);
   auto existing = Child(parent.fid, name);
-  int64_t now = NowNs();
-  Attr a;
   if (existing.ok()) {
-    a = std::move(*existing);
+    Attr a = std::move(*existing);
     if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
-    if (exclusive) return Status(Code::kAlreadyExists, path + ": file exists");
+    if (req.exclusive) return Status(Code::kAlreadyExists, path + ": file exists");
+    if (!IsFile(a)) return InvalidArgument(path + ": not a regular file");
     a.generation = NextGeneration();
     a.truncate_generation = a.generation;
     a.size = 0;
-    a.mtime_ns = a.ctime_ns = now;
+    a.mtime_ns = a.ctime_ns = NowNs();
     Stmt s(Prepare("UPDATE inodes SET size = 0, generation = ?, truncate_generation = ?, mtime_ns = ?, "
                    "ctime_ns = ? WHERE fid = ?"));
-    s.Bind(1, a.generation).Bind(2, a.truncate_generation).Bind(3, now).Bind(4, now).Bind(5, a.fid);
-    if (s.Step() != SQLITE_DONE) return Internal("cannot truncate " + path);
-  } else {
-    if (config_.servers.size() < 2) return Status(Code::kFailedPrecondition, "the meta server has no data server map");
-    a.fid = next_fid_++;
-    a.type = static_cast<int>(proto::FileType::kFile);
-    a.mode = mode & 07777;
-    a.mtime_ns = a.ctime_ns = now;
-    a.placement_seed = Fnv1a64(path);
-    a.stripe_width = static_cast<uint32_t>(config_.servers.size());
-    a.block_size = block_size;
-    a.generation = NextGeneration();
-    a.truncate_generation = a.generation;
-    DFS_RETURN_IF_ERROR(Insert(parent.fid, name, a));
+    s.Bind(1, a.generation).Bind(2, a.truncate_generation).Bind(3, a.mtime_ns).Bind(4, a.ctime_ns).Bind(5, a.fid);
+    DFS_RETURN_IF_ERROR(s.Run("truncate " + path));
+    a.name = name;
+    return a;
   }
-  a.name = name;
+  if (config_.servers.size() < 2) return Status(Code::kFailedPrecondition, "the meta server has no data server map");
+  Attr a;
+  a.type = static_cast<int>(proto::FileType::kFile);
+  a.mode = req.mode & 07777;
+  a.uid = req.uid;
+  a.gid = req.gid;
+  a.placement_seed = Fnv1a64(path);
+  a.stripe_width = static_cast<uint32_t>(config_.servers.size());
+  a.block_size = block_size;
+  a.generation = NextGeneration();
+  a.truncate_generation = a.generation;
+  DFS_RETURN_IF_ERROR(InsertChild(parent, name, &a));
   return a;
 }
 
-Result<Attr> MetaStore::Mkdir(const std::string& path, bool parents, uint32_t mode) {
+Result<Attr> MetaStore::Mkdir(const proto::MkdirReq& req) {
+  const std::string& path = req.path;
   if (path == "/") {
-    if (parents) return Resolve("/");
+    if (req.parents) return Resolve("/");
     return Status(Code::kAlreadyExists, "/: file exists");
   }
   Txn txn(db_);
@@ -366,26 +386,45 @@ Result<Attr> MetaStore::Mkdir(const std::string& path, bool parents, uint32_t mo
     auto child = Child(cur.fid, parts[i]);
     if (child.ok()) {
       if (last) {
-        if (parents && IsDir(*child)) return *child;
+        if (req.parents && IsDir(*child)) return *child;
         return Status(Code::kAlreadyExists, walked + ": file exists");
       }
       cur = std::move(*child);
       continue;
     }
-    if (!last && !parents) return NotFound(walked + ": no such file or directory");
+    if (!last && !req.parents) return NotFound(walked + ": no such file or directory");
     Attr d;
-    d.fid = next_fid_++;
     d.type = static_cast<int>(proto::FileType::kDirectory);
-    d.mode = mode & 07777;
-    d.mtime_ns = d.ctime_ns = NowNs();
+    d.mode = req.mode & 07777;
+    d.uid = req.uid;
+    d.gid = req.gid;
     d.nlink = 2;
-    DFS_RETURN_IF_ERROR(Insert(cur.fid, parts[i], d));
-    d.name = parts[i];
+    DFS_RETURN_IF_ERROR(InsertChild(cur, parts[i], &d));
     cur = d;
   }
   DFS_RETURN_IF_ERROR(SaveCounters());
   DFS_RETURN_IF_ERROR(txn.Commit());
   return cur;
+}
+
+Result<Attr> MetaStore::Symlink(const proto::SymlinkReq& req) {
+  if (req.target.empty()) return Status(Code::kNotFound, req.path + ": empty symbolic link target");
+  if (req.target.size() >= kMaxPathLength || req.target.find('\0') != std::string::npos) {
+    return Status(Code::kNameTooLong, req.path + ": symbolic link target too long");
+  }
+  Txn txn(db_);
+  DFS_ASSIGN_OR_RETURN(Attr parent, ParentForNew(req.path));
+  Attr a;
+  a.type = static_cast<int>(proto::FileType::kSymlink);
+  a.mode = 0777;
+  a.uid = req.uid;
+  a.gid = req.gid;
+  a.size = req.target.size();
+  a.target = req.target;
+  DFS_RETURN_IF_ERROR(InsertChild(parent, BaseName(req.path), &a));
+  DFS_RETURN_IF_ERROR(SaveCounters());
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  return a;
 }
 
 Result<proto::ReaddirRsp> MetaStore::Readdir(const std::string& path, const std::string& after, uint32_t limit) {
@@ -400,7 +439,7 @@ Result<proto::ReaddirRsp> MetaStore::Readdir(const std::string& path, const std:
                                  " FROM inodes WHERE parent = ? AND name > ? ORDER BY name LIMIT ?";
   Stmt s(Prepare(sql.c_str()));
   s.Bind(1, dir.fid).Bind(2, after).Bind(3, limit + 1);
-  while (s.Step() == SQLITE_ROW) rsp.entries.push_back(ReadAttr(s.get()));
+  while (s.Step() == SQLITE_ROW) rsp.entries.push_back(ReadAttr(s));
   if (rsp.entries.size() > limit) {
     rsp.entries.pop_back();
     rsp.more = true;
@@ -411,14 +450,10 @@ Result<proto::ReaddirRsp> MetaStore::Readdir(const std::string& path, const std:
 Result<Attr> MetaStore::Unlink(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
   if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
+  DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
   Txn txn(db_);
-  Stmt del(Prepare("DELETE FROM inodes WHERE fid = ?"));
-  del.Bind(1, a.fid);
-  if (del.Step() != SQLITE_DONE) return Internal("cannot delete " + path);
-  Stmt rec(Prepare("INSERT OR REPLACE INTO deleted(fid, seed, stripe, block_size, deleted_ns) VALUES (?, ?, ?, ?, ?)"));
-  rec.Bind(1, a.fid).Bind(2, static_cast<int64_t>(a.placement_seed)).Bind(3, a.stripe_width);
-  rec.Bind(4, a.block_size).Bind(5, NowNs());
-  if (rec.Step() != SQLITE_DONE) return Internal("cannot record deletion of " + path);
+  DFS_RETURN_IF_ERROR(DeleteInode(a));
+  DFS_RETURN_IF_ERROR(TouchDir(parent.fid));
   DFS_RETURN_IF_ERROR(txn.Commit());
   return a;
 }
@@ -427,28 +462,31 @@ Status MetaStore::Rmdir(const std::string& path) {
   if (path == "/") return InvalidArgument("/: cannot remove the root directory");
   DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
   if (!IsDir(a)) return Status(Code::kNotADirectory, path + ": not a directory");
+  DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
   Txn txn(db_);
   {
     Stmt s(Prepare("SELECT 1 FROM inodes WHERE parent = ? LIMIT 1"));
     s.Bind(1, a.fid);
     if (s.Step() == SQLITE_ROW) return Status(Code::kNotEmpty, path + ": directory not empty");
   }
-  Stmt del(Prepare("DELETE FROM inodes WHERE fid = ?"));
-  del.Bind(1, a.fid);
-  if (del.Step() != SQLITE_DONE) return Internal("cannot delete " + path);
+  DFS_RETURN_IF_ERROR(DeleteInode(a));
+  DFS_RETURN_IF_ERROR(TouchDir(parent.fid, -1));
   return txn.Commit();
 }
 
 Status MetaStore::Rename(const std::string& src, const std::string& dst) {
   if (src == "/" || dst == "/") return InvalidArgument("cannot rename the root directory");
-  if (src == dst) return Status::Ok();
   if (dst.size() > src.size() && dst.compare(0, src.size(), src) == 0 && dst[src.size()] == '/') {
     return InvalidArgument("cannot move " + src + " into itself (" + dst + ")");
   }
   DFS_ASSIGN_OR_RETURN(Attr from, Resolve(src));
+  if (src == dst) return Status::Ok();
+  DFS_ASSIGN_OR_RETURN(Attr from_parent, Resolve(ParentPath(src)));
   DFS_ASSIGN_OR_RETURN(Attr to_parent, Resolve(ParentPath(dst)));
   if (!IsDir(to_parent)) return Status(Code::kNotADirectory, ParentPath(dst) + ": not a directory");
   Txn txn(db_);
+  int moved_dir = IsDir(from) ? 1 : 0;
+  int replaced_dir = 0;
   auto existing = Child(to_parent.fid, BaseName(dst));
   if (existing.ok()) {
     if (IsDir(*existing)) {
@@ -456,22 +494,21 @@ Status MetaStore::Rename(const std::string& src, const std::string& dst) {
       Stmt s(Prepare("SELECT 1 FROM inodes WHERE parent = ? LIMIT 1"));
       s.Bind(1, existing->fid);
       if (s.Step() == SQLITE_ROW) return Status(Code::kNotEmpty, dst + ": directory not empty");
+      replaced_dir = 1;
     } else if (IsDir(from)) {
       return Status(Code::kNotADirectory, dst + ": not a directory");
     }
-    Stmt del(Prepare("DELETE FROM inodes WHERE fid = ?"));
-    del.Bind(1, existing->fid);
-    if (del.Step() != SQLITE_DONE) return Internal("cannot replace " + dst);
-    if (!IsDir(*existing)) {
-      Stmt rec(Prepare("INSERT OR REPLACE INTO deleted(fid, seed, stripe, block_size, deleted_ns) VALUES (?, ?, ?, ?, ?)"));
-      rec.Bind(1, existing->fid).Bind(2, static_cast<int64_t>(existing->placement_seed));
-      rec.Bind(3, existing->stripe_width).Bind(4, existing->block_size).Bind(5, NowNs());
-      if (rec.Step() != SQLITE_DONE) return Internal("cannot record deletion of " + dst);
-    }
+    DFS_RETURN_IF_ERROR(DeleteInode(*existing));
   }
   Stmt mv(Prepare("UPDATE inodes SET parent = ?, name = ?, ctime_ns = ? WHERE fid = ?"));
   mv.Bind(1, to_parent.fid).Bind(2, BaseName(dst)).Bind(3, NowNs()).Bind(4, from.fid);
-  if (mv.Step() != SQLITE_DONE) return Internal("cannot rename " + src);
+  DFS_RETURN_IF_ERROR(mv.Run("rename " + src));
+  if (from_parent.fid == to_parent.fid) {
+    DFS_RETURN_IF_ERROR(TouchDir(to_parent.fid, -replaced_dir));
+  } else {
+    DFS_RETURN_IF_ERROR(TouchDir(from_parent.fid, -moved_dir));
+    DFS_RETURN_IF_ERROR(TouchDir(to_parent.fid, moved_dir - replaced_dir));
+  }
   return txn.Commit();
 }
 
@@ -485,6 +522,7 @@ Result<Attr> MetaStore::Commit(uint64_t fid, uint64_t generation, uint64_t size)
 Result<Attr> MetaStore::OpenWrite(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
   if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
+  if (!IsFile(a)) return InvalidArgument(path + ": not a regular file");
   Txn txn(db_);
   a.generation = NextGeneration();
   Stmt s(Prepare("UPDATE inodes SET generation = ? WHERE fid = ?"));
@@ -497,12 +535,13 @@ Result<Attr> MetaStore::OpenWrite(const std::string& path) {
 
 Result<Attr> MetaStore::CommitInTxn(uint64_t fid, uint64_t size) {
   DFS_ASSIGN_OR_RETURN(Attr a, ByFid(fid));
-  if (IsDir(a)) return Status(Code::kIsADirectory, "file id " + std::to_string(fid) + " is a directory");
+  if (!IsFile(a)) return Status(Code::kIsADirectory, "file id " + std::to_string(fid) + " is not a regular file");
   a.size = size;
   a.mtime_ns = NowNs();
-  Stmt s(Prepare("UPDATE inodes SET size = ?, mtime_ns = ? WHERE fid = ?"));
-  s.Bind(1, size).Bind(2, a.mtime_ns).Bind(3, fid);
-  if (s.Step() != SQLITE_DONE) return Internal("cannot commit file id " + std::to_string(fid));
+  a.ctime_ns = a.mtime_ns;
+  Stmt s(Prepare("UPDATE inodes SET size = ?, mtime_ns = ?, ctime_ns = ? WHERE fid = ?"));
+  s.Bind(1, size).Bind(2, a.mtime_ns).Bind(3, a.ctime_ns).Bind(4, fid);
+  DFS_RETURN_IF_ERROR(s.Run("commit file id " + std::to_string(fid)));
   return a;
 }
 
@@ -513,7 +552,7 @@ Result<std::string> MetaStore::PathOf(uint64_t fid) {
     sqlite3_bind_int64(s.get(), 1, fid);
     if (s.Step() != SQLITE_ROW) return NotFound("file id " + std::to_string(fid));
     uint64_t parent = sqlite3_column_int64(s.get(), 0);
-    path = "/" + std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 1))) + path;
+    path = "/" + s.Text(1) + path;
     sqlite3_reset(s.get());
     fid = parent;
   }
@@ -529,7 +568,7 @@ Result<proto::ListFilesRsp> MetaStore::ListFiles(uint64_t after_fid, uint32_t li
   {
     Stmt s(Prepare(sql.c_str()));
     s.Bind(1, after_fid).Bind(2, limit + 1);
-    while (s.Step() == SQLITE_ROW) rsp.files.push_back(ReadAttr(s.get()));
+    while (s.Step() == SQLITE_ROW) rsp.files.push_back(ReadAttr(s));
   }
   if (rsp.files.size() > limit) {
     rsp.files.pop_back();

@@ -37,10 +37,19 @@ class MetaStore {
   Status SetDefaultBlockSize(uint32_t block_size);
 
   Result<Attr> Lookup(const std::string& path);
-  Result<Attr> Create(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive);
+  // Creates a file, or truncates an existing one (a new write generation).
+  // Requests carry normalised paths.
+  Result<Attr> Create(const proto::CreateReq& req);
   // Creates many files in one transaction; each succeeds or fails alone.
   std::vector<Result<Attr>> CreateMany(const std::vector<proto::CreateReq>& files);
-  Result<Attr> Mkdir(const std::string& path, bool parents, uint32_t mode);
+  Result<Attr> Mkdir(const proto::MkdirReq& req);
+  Result<Attr> Symlink(const proto::SymlinkReq& req);
+  // chmod, chown, utimens (core/meta/meta_store_attrs.cc).
+  Result<Attr> SetAttr(const proto::SetAttrReq& req);
+  Status SetXattr(const proto::XattrReq& req);
+  Result<std::string> GetXattr(const std::string& path, const std::string& name);
+  Result<std::vector<std::string>> ListXattr(const std::string& path);
+  Status RemoveXattr(const std::string& path, const std::string& name);
   Result<proto::ReaddirRsp> Readdir(const std::string& path, const std::string& after, uint32_t limit);
   Result<Attr> Unlink(const std::string& path);
   Status Rmdir(const std::string& path);
@@ -62,9 +71,18 @@ class MetaStore {
   Result<Attr> Resolve(const std::string& path);
   Result<Attr> Child(uint64_t parent, const std::string& name);
   Result<Attr> ByFid(uint64_t fid);
-  Result<Attr> CreateInTxn(const std::string& path, uint32_t block_size, uint32_t mode, bool exclusive);
+  Result<Attr> CreateInTxn(const proto::CreateReq& req);
   Result<Attr> CommitInTxn(uint64_t fid, uint64_t size);
+  // The directory a new entry at `path` goes into; fails if the entry exists.
+  Result<Attr> ParentForNew(const std::string& path);
+  // Inserts a new inode under `parent` and updates the parent's times (and
+  // link count, for a directory). Sets fid, times and inherited group.
+  Status InsertChild(const Attr& parent, const std::string& name, Attr* attr);
   Status Insert(uint64_t parent, const std::string& name, const Attr& attr);
+  // Removes an inode and its xattrs; a file's blocks are recorded as deleted.
+  Status DeleteInode(const Attr& attr);
+  // A directory's entries changed: mtime and ctime move, nlink by `links`.
+  Status TouchDir(uint64_t fid, int links = 0);
   Status SaveCounters();
   Result<std::string> PathOf(uint64_t fid);
   uint64_t NextGeneration() { return next_generation_++; }

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,9 +28,11 @@ namespace {
 // Mounts the cluster on a fresh directory; unmounts at the end.
 class Mount {
  public:
-  explicit Mount(Cluster& c) : c_(c), dir_(c.dir() + "/mnt") {
+  explicit Mount(Cluster& c, std::vector<std::string> options = {}) : c_(c), dir_(c.dir() + "/mnt") {
     std::filesystem::create_directories(dir_);
-    auto r = c_.Dfs({"mount", "--log", c.dir() + "/mount.log", dir_}, "", 30);
+    std::vector<std::string> args = {"mount", "--log", c.dir() + "/mount.log", dir_};
+    for (const auto& o : options) args.insert(args.end(), {"-o", o});
+    auto r = c_.Dfs(args, "", 30);
     mounted_ = r.code == 0;
     error_ = r.err;
   }
@@ -222,5 +226,163 @@ TEST_CASE("random-offset writes and truncates through the mount match a local mo
     CHECK(ReadAll(m.Path("/rw")) == model);
     CHECK(c.Dfs({"cat", "/rw"}).out == model);
     CHECK(c.Dfs({"fsck"}).code == 0);  // the reads repaired every corrupted copy
+  }
+}
+
+namespace {
+
+// errno of `fn` run in a child process as uid/gid 65534 (0 if it succeeded).
+int AsNobody(const std::function<int()>& fn) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(255);
+    errno = 0;
+    _exit(fn() == 0 ? 0 : errno);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 254;
+}
+
+}  // namespace
+
+TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(2);
+  REQUIRE(chmod(c.dir().c_str(), 0755) == 0);  // other users must reach the mount point
+  Mount m(c, {"allow_other"});
+  if (m.Skipped()) return;
+  std::string f = m.Path("/f");
+  { std::ofstream(f) << "data"; }
+  struct stat st;
+  REQUIRE(stat(f.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(st.st_nlink == 1);
+
+  SECTION("chmod and chown are kept, and the kernel enforces them") {
+    REQUIRE(chmod(f.c_str(), 0600) == 0);
+    REQUIRE(chown(f.c_str(), 1234, 5678) == 0);
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    CHECK(st.st_uid == 1234);
+    CHECK(st.st_gid == 5678);
+    REQUIRE(chown(f.c_str(), -1, 42) == 0);  // -1: unchanged
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK(st.st_uid == 1234);
+    CHECK(st.st_gid == 42);
+    auto json = c.Dfs({"stat", "--json", "/f"});
+    CHECK(json.out.find("\"mode\": 384") != std::string::npos);
+    CHECK(json.out.find("\"uid\": 1234") != std::string::npos);
+    // Another user may neither read it nor change its mode.
+    CHECK(AsNobody([&] { return open(f.c_str(), O_RDONLY) < 0 ? -1 : 0; }) == EACCES);
+    CHECK(AsNobody([&] { return chmod(f.c_str(), 0777); }) == EPERM);
+    REQUIRE(chmod(f.c_str(), 0644) == 0);
+    CHECK(AsNobody([&] { return open(f.c_str(), O_RDONLY) < 0 ? -1 : 0; }) == 0);
+    CHECK(AsNobody([&] { return open(f.c_str(), O_WRONLY) < 0 ? -1 : 0; }) == EACCES);
+  }
+
+  SECTION("new entries belong to their creator, with the mode asked for") {
+    REQUIRE(chmod(m.Path("/").c_str(), 0777) == 0);
+    CHECK(AsNobody([&] {
+      int fd = open(m.Path("/mine").c_str(), O_CREAT | O_WRONLY, 0640);
+      return fd < 0 ? -1 : close(fd);
+    }) == 0);
+    CHECK(AsNobody([&] { return mkdir(m.Path("/mydir").c_str(), 0700); }) == 0);
+    REQUIRE(stat(m.Path("/mine").c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK((st.st_mode & 0777) == 0640);
+    REQUIRE(stat(m.Path("/mydir").c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+
+  SECTION("utimens sets times; UTIME_NOW and UTIME_OMIT as POSIX says") {
+    timespec times[2] = {{1000000000, 5}, {1100000000, 7}};
+    REQUIRE(utimensat(AT_FDCWD, f.c_str(), times, 0) == 0);
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == 1000000000);
+    CHECK(st.st_atim.tv_nsec == 5);
+    CHECK(st.st_mtim.tv_sec == 1100000000);
+    CHECK(st.st_mtim.tv_nsec == 7);
+    timespec now_omit[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    REQUIRE(utimensat(AT_FDCWD, f.c_str(), now_omit, 0) == 0);
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == 1000000000);
+    CHECK(st.st_mtim.tv_sec > 1700000000);
+  }
+
+  SECTION("writes move mtime; creating and removing move the directory's") {
+    REQUIRE(mkdir(m.Path("/d").c_str(), 0755) == 0);
+    timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    REQUIRE(utimensat(AT_FDCWD, m.Path("/d").c_str(), old, 0) == 0);
+    REQUIRE(utimensat(AT_FDCWD, f.c_str(), old, 0) == 0);
+    { std::ofstream(m.Path("/d/new")) << "x"; }
+    REQUIRE(stat(m.Path("/d").c_str(), &st) == 0);
+    CHECK(st.st_mtim.tv_sec > 1700000000);
+    CHECK(st.st_ctim.tv_sec > 1700000000);
+    { std::ofstream(f, std::ios::app) << "more"; }
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK(st.st_mtim.tv_sec > 1700000000);
+    CHECK(st.st_size == 8);
+    REQUIRE(mkdir(m.Path("/d/sub").c_str(), 0755) == 0);
+    REQUIRE(stat(m.Path("/d").c_str(), &st) == 0);
+    CHECK(st.st_nlink == 3);
+  }
+
+  SECTION("symlinks: readlink, follow, lstat, dfs ls") {
+    REQUIRE(symlink("f", m.Path("/l").c_str()) == 0);
+    REQUIRE(symlink("/does/not/exist", m.Path("/dangling").c_str()) == 0);
+    char buf[256] = {};
+    ssize_t n = readlink(m.Path("/l").c_str(), buf, sizeof buf);
+    CHECK(std::string(buf, n > 0 ? n : 0) == "f");
+    CHECK(ReadAll(m.Path("/l")) == "data");
+    REQUIRE(lstat(m.Path("/l").c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK(st.st_size == 1);
+    errno = 0;
+    CHECK(open(m.Path("/dangling").c_str(), O_RDONLY) < 0);
+    CHECK(errno == ENOENT);
+    errno = 0;
+    CHECK(symlink("x", m.Path("/l").c_str()) != 0);
+    CHECK(errno == EEXIST);
+    CHECK(c.Dfs({"ls", "-l", "/"}).out.find(" l -> f\n") != std::string::npos);
+    auto cat = c.Dfs({"cat", "/l"});
+    CHECK(cat.code != 0);
+    CHECK(cat.err.find("symbolic link") != std::string::npos);
+    REQUIRE(unlink(m.Path("/l").c_str()) == 0);
+    CHECK(ReadAll(f) == "data");  // the target stays
+  }
+
+  SECTION("extended attributes: set, get, list, remove, create and replace flags") {
+    std::string value("v\0\xff", 3);
+    REQUIRE(setxattr(f.c_str(), "user.a", value.data(), value.size(), 0) == 0);
+    REQUIRE(setxattr(f.c_str(), "user.b", "2", 1, XATTR_CREATE) == 0);
+    char buf[64];
+    CHECK(getxattr(f.c_str(), "user.a", nullptr, 0) == 3);
+    ssize_t n = getxattr(f.c_str(), "user.a", buf, sizeof buf);
+    CHECK(std::string(buf, n > 0 ? n : 0) == value);
+    errno = 0;
+    CHECK(getxattr(f.c_str(), "user.a", buf, 1) < 0);
+    CHECK(errno == ERANGE);
+    n = listxattr(f.c_str(), buf, sizeof buf);
+    CHECK(std::string(buf, n > 0 ? n : 0) == std::string("user.a\0user.b\0", 14));
+    errno = 0;
+    CHECK(setxattr(f.c_str(), "user.b", "3", 1, XATTR_CREATE) != 0);
+    CHECK(errno == EEXIST);
+    errno = 0;
+    CHECK(setxattr(f.c_str(), "user.c", "3", 1, XATTR_REPLACE) != 0);
+    CHECK(errno == ENODATA);
+    REQUIRE(removexattr(f.c_str(), "user.a") == 0);
+    errno = 0;
+    CHECK(getxattr(f.c_str(), "user.a", buf, sizeof buf) < 0);
+    CHECK(errno == ENODATA);
+    n = listxattr(f.c_str(), buf, sizeof buf);
+    CHECK(std::string(buf, n > 0 ? n : 0) == std::string("user.b\0", 7));
+  }
+
+  SECTION("over-long names are ENAMETOOLONG") {
+    errno = 0;
+    CHECK(open(m.Path("/" + std::string(256, 'n')).c_str(), O_CREAT | O_WRONLY, 0644) < 0);
+    CHECK(errno == ENAMETOOLONG);
   }
 }

@@ -242,7 +242,7 @@ void Cluster::WaitUntilUp(double timeout_s) {
       }
     }
     if (all) return;
-    if (Clock::now() > deadline) FAIL("cluster did not come up: " << r.err);
+    if (Clock::now() > deadline) FAIL("cluster did not come up: exit " << r.code << ": " << r.err << r.out);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

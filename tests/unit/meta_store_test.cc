@@ -16,12 +16,27 @@ std::unique_ptr<MetaStore> OpenStore(const std::string& dir) {
   return std::move(*s);
 }
 
+proto::CreateReq File(const std::string& path, uint32_t block_size, bool exclusive) {
+  proto::CreateReq r;
+  r.path = path;
+  r.block_size = block_size;
+  r.exclusive = exclusive;
+  return r;
+}
+
+proto::MkdirReq Dir(const std::string& path, bool parents) {
+  proto::MkdirReq r;
+  r.path = path;
+  r.parents = parents;
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("files get their placement at creation", "[unit]") {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  auto a = store->Create("/f", 0, 0644, false);
+  auto a = store->Create(File("/f", 0, false));
   REQUIRE(a.ok());
   CHECK(a->placement_seed == Fnv1a64("/f"));
   CHECK(a->stripe_width == 3);
@@ -34,8 +49,8 @@ TEST_CASE("the namespace survives a reopen", "[unit]") {
   uint64_t fid;
   {
     auto store = OpenStore(dir.path());
-    REQUIRE(store->Mkdir("/d", false, 0755).ok());
-    auto a = store->Create("/d/f", 4096, 0644, false);
+    REQUIRE(store->Mkdir(Dir("/d", false)).ok());
+    auto a = store->Create(File("/d/f", 4096, false));
     REQUIRE(a.ok());
     fid = a->fid;
     REQUIRE(store->Commit(fid, a->generation, 1234).ok());
@@ -55,7 +70,7 @@ TEST_CASE("file ids and generations are never reused", "[unit]") {
   uint64_t first_fid, first_gen;
   {
     auto store = OpenStore(dir.path());
-    auto a = store->Create("/f", 0, 0644, false);
+    auto a = store->Create(File("/f", 0, false));
     REQUIRE(a.ok());
     first_fid = a->fid;
     first_gen = a->generation;
@@ -63,11 +78,11 @@ TEST_CASE("file ids and generations are never reused", "[unit]") {
   }
   auto store = MetaStore::Open(dir.path());
   REQUIRE(store.ok());
-  auto b = (*store)->Create("/f", 0, 0644, false);
+  auto b = (*store)->Create(File("/f", 0, false));
   REQUIRE(b.ok());
   CHECK(b->fid > first_fid);
   CHECK(b->generation > first_gen);
-  auto c = (*store)->Create("/f", 0, 0644, false);  // truncate: new generation
+  auto c = (*store)->Create(File("/f", 0, false));  // truncate: new generation
   REQUIRE(c.ok());
   CHECK(c->fid == b->fid);
   CHECK(c->generation > b->generation);
@@ -77,17 +92,17 @@ TEST_CASE("file ids and generations are never reused", "[unit]") {
 TEST_CASE("namespace errors have the right codes", "[unit]") {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store->Mkdir("/d", false, 0755).ok());
-  REQUIRE(store->Create("/d/f", 0, 0644, false).ok());
+  REQUIRE(store->Mkdir(Dir("/d", false)).ok());
+  REQUIRE(store->Create(File("/d/f", 0, false)).ok());
   CHECK(store->Lookup("/nope").status().code() == Code::kNotFound);
   CHECK(store->Lookup("/d/f/x").status().code() == Code::kNotADirectory);
-  CHECK(store->Create("/d", 0, 0644, false).status().code() == Code::kIsADirectory);
-  CHECK(store->Create("/d/f", 0, 0644, true).status().code() == Code::kAlreadyExists);
-  CHECK(store->Create("/x/y", 0, 0644, false).status().code() == Code::kNotFound);
-  CHECK(store->Mkdir("/d", false, 0755).status().code() == Code::kAlreadyExists);
-  CHECK(store->Mkdir("/d", true, 0755).ok());
-  CHECK(store->Mkdir("/a/b/c", false, 0755).status().code() == Code::kNotFound);
-  CHECK(store->Mkdir("/a/b/c", true, 0755).ok());
+  CHECK(store->Create(File("/d", 0, false)).status().code() == Code::kIsADirectory);
+  CHECK(store->Create(File("/d/f", 0, true)).status().code() == Code::kAlreadyExists);
+  CHECK(store->Create(File("/x/y", 0, false)).status().code() == Code::kNotFound);
+  CHECK(store->Mkdir(Dir("/d", false)).status().code() == Code::kAlreadyExists);
+  CHECK(store->Mkdir(Dir("/d", true)).ok());
+  CHECK(store->Mkdir(Dir("/a/b/c", false)).status().code() == Code::kNotFound);
+  CHECK(store->Mkdir(Dir("/a/b/c", true)).ok());
   CHECK(store->Rmdir("/d").code() == Code::kNotEmpty);
   CHECK(store->Rmdir("/d/f").code() == Code::kNotADirectory);
   CHECK(store->Unlink("/d").status().code() == Code::kIsADirectory);
@@ -97,9 +112,9 @@ TEST_CASE("namespace errors have the right codes", "[unit]") {
 TEST_CASE("rename moves, replaces a file, and keeps the placement", "[unit]") {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store->Mkdir("/d", false, 0755).ok());
-  auto a = store->Create("/a", 0, 0644, false);
-  REQUIRE(store->Create("/d/b", 0, 0644, false).ok());
+  REQUIRE(store->Mkdir(Dir("/d", false)).ok());
+  auto a = store->Create(File("/a", 0, false));
+  REQUIRE(store->Create(File("/d/b", 0, false)).ok());
   REQUIRE(store->Rename("/a", "/d/b").ok());
   CHECK(store->Lookup("/a").status().code() == Code::kNotFound);
   auto b = store->Lookup("/d/b");
@@ -114,7 +129,7 @@ TEST_CASE("rename moves, replaces a file, and keeps the placement", "[unit]") {
 TEST_CASE("readdir pages", "[unit]") {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  for (int i = 0; i < 25; ++i) REQUIRE(store->Create("/f" + std::to_string(100 + i), 0, 0644, false).ok());
+  for (int i = 0; i < 25; ++i) REQUIRE(store->Create(File("/f" + std::to_string(100 + i), 0, false)).ok());
   auto page = store->Readdir("/", "", 10);
   REQUIRE(page.ok());
   CHECK(page->entries.size() == 10);
@@ -127,4 +142,125 @@ TEST_CASE("readdir pages", "[unit]") {
   REQUIRE(files.ok());
   CHECK(files->files.size() == 25);
   CHECK(files->files[0].name == "/f100");
+}
+
+TEST_CASE("directories count their subdirectories and entries move their times", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->Mkdir(Dir("/d", false)).ok());
+  auto before = store->Lookup("/d");
+  REQUIRE(before.ok());
+  CHECK(before->nlink == 2);
+  REQUIRE(store->Mkdir(Dir("/d/a", false)).ok());
+  REQUIRE(store->Mkdir(Dir("/d/b", false)).ok());
+  REQUIRE(store->Create(File("/d/f", 0, false)).ok());
+  auto after = store->Lookup("/d");
+  CHECK(after->nlink == 4);
+  CHECK(after->mtime_ns > before->mtime_ns);
+  CHECK(after->ctime_ns == after->mtime_ns);
+  REQUIRE(store->Rmdir("/d/a").ok());
+  CHECK(store->Lookup("/d")->nlink == 3);
+  REQUIRE(store->Mkdir(Dir("/e", false)).ok());
+  REQUIRE(store->Rename("/d/b", "/e/b").ok());
+  CHECK(store->Lookup("/d")->nlink == 2);
+  CHECK(store->Lookup("/e")->nlink == 3);
+  CHECK(store->Lookup("/")->nlink == 4);
+}
+
+TEST_CASE("setattr changes only the named fields and moves ctime", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto f = File("/f", 0, false);
+  f.mode = 0640;
+  f.uid = 1000;
+  f.gid = 100;
+  auto a = store->Create(f);
+  REQUIRE(a.ok());
+  CHECK(a->mode == 0640);
+  CHECK(a->uid == 1000);
+  CHECK(a->atime_ns == a->mtime_ns);
+  proto::SetAttrReq req;
+  req.path = "/f";
+  req.set = proto::SetAttrReq::kMode | proto::SetAttrReq::kMtime;
+  req.mode = 04711;
+  req.mtime_ns = 1234567890123;
+  req.uid = 7;  // not in `set`: unchanged
+  REQUIRE(store->SetAttr(req).ok());
+  auto b = store->Lookup("/f");
+  CHECK(b->mode == 04711);
+  CHECK(b->uid == 1000);
+  CHECK(b->gid == 100);
+  CHECK(b->mtime_ns == 1234567890123);
+  CHECK(b->atime_ns == a->atime_ns);
+  CHECK(b->ctime_ns > a->ctime_ns);
+  req.set = proto::SetAttrReq::kUid | proto::SetAttrReq::kGid;
+  req.uid = 0;
+  req.gid = 0;
+  REQUIRE(store->SetAttr(req).ok());
+  CHECK(store->Lookup("/f")->uid == 0);
+  req.path = "/nope";
+  CHECK(store->SetAttr(req).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("a set-group-ID directory passes on its group", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto d = Dir("/g", false);
+  d.mode = 02775;
+  d.gid = 50;
+  REQUIRE(store->Mkdir(d).ok());
+  auto f = File("/g/f", 0, false);
+  f.gid = 100;
+  CHECK(store->Create(f)->gid == 50);
+  auto sub = Dir("/g/sub", false);
+  sub.gid = 100;
+  sub.mode = 0755;
+  auto s = store->Mkdir(sub);
+  CHECK(s->gid == 50);
+  CHECK((s->mode & 02000) != 0);
+}
+
+TEST_CASE("symbolic links keep their target and survive a restart", "[unit]") {
+  testing::TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    REQUIRE(store->Symlink({"/l", "../some/where", 5, 6}).ok());
+    CHECK(store->Symlink({"/l", "x", 0, 0}).status().code() == Code::kAlreadyExists);
+    CHECK(store->Symlink({"/m", std::string(5000, 'x'), 0, 0}).status().code() == Code::kNameTooLong);
+    CHECK(store->Create(File("/l", 0, false)).status().code() == Code::kInvalidArgument);
+  }
+  auto store = OpenStore(dir.path());
+  auto l = store->Lookup("/l");
+  REQUIRE(l.ok());
+  CHECK(l->type == static_cast<int>(proto::FileType::kSymlink));
+  CHECK(l->target == "../some/where");
+  CHECK(l->size == 13);
+  CHECK(l->uid == 5);
+  REQUIRE(store->Unlink("/l").ok());
+  CHECK(store->Lookup("/l").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("extended attributes: create, replace, list, remove", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->Create(File("/f", 0, false)).ok());
+  std::string binary("a\0b\xff", 4);
+  REQUIRE(store->SetXattr({"/f", "user.one", binary, 0}).ok());
+  REQUIRE(store->SetXattr({"/f", "user.two", "2", proto::XattrReq::kCreate}).ok());
+  CHECK(store->SetXattr({"/f", "user.two", "x", proto::XattrReq::kCreate}).code() == Code::kAlreadyExists);
+  CHECK(store->SetXattr({"/f", "user.three", "x", proto::XattrReq::kReplace}).code() == Code::kNoAttribute);
+  REQUIRE(store->SetXattr({"/f", "user.two", "22", proto::XattrReq::kReplace}).ok());
+  CHECK(*store->GetXattr("/f", "user.one") == binary);
+  CHECK(*store->GetXattr("/f", "user.two") == "22");
+  CHECK(store->GetXattr("/f", "user.none").status().code() == Code::kNoAttribute);
+  CHECK(*store->ListXattr("/f") == std::vector<std::string>{"user.one", "user.two"});
+  CHECK(store->SetXattr({"/f", std::string(256, 'n'), "", 0}).code() == Code::kNameTooLong);
+  CHECK(store->SetXattr({"/f", "user.big", std::string(65537, 'v'), 0}).code() == Code::kResourceExhausted);
+  REQUIRE(store->RemoveXattr("/f", "user.one").ok());
+  CHECK(store->RemoveXattr("/f", "user.one").code() == Code::kNoAttribute);
+  CHECK(*store->ListXattr("/f") == std::vector<std::string>{"user.two"});
+  // A new file in the old one's place starts with none.
+  REQUIRE(store->Unlink("/f").ok());
+  REQUIRE(store->Create(File("/f", 0, false)).ok());
+  CHECK(store->ListXattr("/f")->empty());
 }
