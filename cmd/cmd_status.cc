@@ -29,7 +29,8 @@ void RegisterStatus(CLI::App& app, Globals& g, Runner& run) {
                    ", \"bytes\": " + std::to_string(s.stat.bytes) + ", \"disk_free\": " +
                    std::to_string(s.stat.disk_free) + ", \"disk_total\": " + std::to_string(s.stat.disk_total) +
                    ", \"rebuild_blocks\": " + std::to_string(s.stat.rebuild_blocks) +
-                   ", \"rebuild_bytes\": " + std::to_string(s.stat.rebuild_bytes);
+                   ", \"rebuild_bytes\": " + std::to_string(s.stat.rebuild_bytes) +
+                   ", \"flushes\": " + std::to_string(s.stat.flushes);
           }
           out += "}";
         }

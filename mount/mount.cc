@@ -16,6 +16,7 @@
 
 #include "core/client/file_system.h"
 #include "core/client/patch_writer.h"
+#include "mount/read_ahead.h"
 
 namespace dfs::mount {
 namespace {
@@ -31,17 +32,26 @@ struct Handle {
   std::unique_ptr<client::PatchWriter> patch;
   uint64_t written = 0;
   Status error;  // a failed write, reported again at flush and close
-  // Read-ahead: FUSE reads come 128 KiB at a time; the engine is fast with
-  // windows of MiBs, so a read fetches kReadAhead bytes and keeps them.
-  uint64_t cache_offset = 0;
-  std::string cache;
+  // FUSE reads come 128 KiB at a time; the engine is fast with windows of
+  // MiBs. `window` holds the bytes being served; while a read goes on
+  // sequentially, `next` is the following window on its way (ReadAhead).
+  Window window;
+  std::shared_future<Window> next;
+  uint64_t next_offset = 0;
+
+  void DropReadAhead() {
+    window = Window{};
+    next = {};
+  }
 };
 
-constexpr uint64_t kReadAhead = 8 << 20;
+constexpr uint64_t kReadAhead = 8 << 20;  // window of a sequential read
+constexpr uint64_t kRandomRead = 1 << 20;  // window of any other read
 
 struct Mounted {
   client::ClientOptions options;
   std::unique_ptr<client::FileSystem> fs;
+  std::unique_ptr<ReadAhead> read_ahead;
   std::mutex mu;  // the engine is single-threaded; lock order: only this one
   std::map<uint64_t, std::unique_ptr<Handle>> handles;
   uint64_t next_fh = 1;
@@ -338,6 +348,39 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
+bool Covers(const Window& w, uint64_t offset, uint64_t size) {
+  return offset >= w.offset && offset + size <= w.offset + w.bytes.size();
+}
+
+// Makes h->window hold [offset, offset + size) or the part of it before the
+// end of the file; starts fetching the next window if the read is sequential.
+Status FillWindow(Mounted* m, Handle* h, uint64_t offset, uint64_t size) {
+  DFS_ASSIGN_OR_RETURN(h->attr, m->fs->Stat(h->path));  // the size may have moved since open
+  if (offset >= h->attr.size) {
+    h->DropReadAhead();
+    return Status::Ok();
+  }
+  size = std::min(size, h->attr.size - offset);
+  bool sequential = offset == 0 || offset == h->window.offset + h->window.bytes.size();
+  Window w;
+  if (h->next.valid() && offset >= h->next_offset && offset + size <= h->next_offset + kReadAhead) {
+    w = h->next.get();  // usually ready: fetched while the last window was served
+  }
+  h->next = {};
+  if (!w.status.ok() || !Covers(w, offset, size)) {
+    uint64_t length = std::max(size, sequential ? kReadAhead : kRandomRead);
+    w = m->read_ahead->Fetch(h->attr, h->path, offset, length).get();
+    DFS_RETURN_IF_ERROR(w.status);
+  }
+  h->window = std::move(w);
+  uint64_t end = h->window.offset + h->window.bytes.size();
+  if (sequential && end < h->attr.size) {
+    h->next_offset = end;
+    h->next = m->read_ahead->Fetch(h->attr, h->path, end, kReadAhead);
+  }
+  return Status::Ok();
+}
+
 int OpRead(const char* path, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
@@ -347,30 +390,20 @@ int OpRead(const char* path, char* buf, size_t size, off_t offset, fuse_file_inf
     // Reading what this handle wrote: make it stored first.
     Status st = FlushWrite(m, h);
     if (!st.ok()) return -ErrnoOf(st);
-    h->cache.clear();
+    h->DropReadAhead();
   }
   uint64_t off = static_cast<uint64_t>(offset);
-  bool cached = off >= h->cache_offset && off + size <= h->cache_offset + h->cache.size();
-  if (!cached) {
-    auto a = m->fs->Stat(h->path);  // the size may have moved since open
-    if (!a.ok()) return -ErrnoOf(a.status());
-    h->attr = *a;
-  }
-  if (!cached && off < h->attr.size) {
-    h->cache.clear();
-    h->cache_offset = off;
-    Status st = m->fs->Read(h->attr, h->path, [&](const char* bytes, size_t n) {
-      h->cache.append(bytes, n);
-      return Status::Ok();
-    }, off, std::max<uint64_t>(size, kReadAhead));
+  if (!Covers(h->window, off, size)) {
+    Status st = FillWindow(m, h, off, size);
     if (!st.ok()) {
-      h->cache.clear();
+      h->DropReadAhead();
       return -ErrnoOf(st);
     }
   }
-  if (off < h->cache_offset || off >= h->cache_offset + h->cache.size()) return 0;  // at or past the end
-  size_t got = std::min<uint64_t>(size, h->cache_offset + h->cache.size() - off);
-  memcpy(buf, h->cache.data() + (off - h->cache_offset), got);
+  const Window& w = h->window;
+  if (off < w.offset || off >= w.offset + w.bytes.size()) return 0;  // at or past the end
+  size_t got = std::min<uint64_t>(size, w.offset + w.bytes.size() - off);
+  memcpy(buf, w.bytes.data() + (off - w.offset), got);
   return static_cast<int>(got);
 }
 
@@ -380,7 +413,7 @@ int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
   Handle* h = HandleOf(m, fi);
   if (!h || (!h->writer && !h->patch)) return -EBADF;
   if (!h->error.ok()) return -ErrnoOf(h->error);
-  h->cache.clear();
+  h->DropReadAhead();
   if (h->writer && static_cast<uint64_t>(offset) != h->written) {
     Status st = UsePatch(m, h);
     if (!st.ok()) return -ErrnoOf(st);
@@ -432,7 +465,7 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   if (h && (h->writer || h->patch)) {
     Status st = UsePatch(m, h);
     if (st.ok()) st = h->patch->Truncate(static_cast<uint64_t>(size));
-    h->cache.clear();
+    h->DropReadAhead();
     return -ErrnoOf(st);
   }
   // truncate(2) on a path: a short-lived writer, durable before it returns.
@@ -468,6 +501,10 @@ void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->negative_timeout = 0;
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
+  // Without this the kernel asks getattr (a meta round trip) before every
+  // read. Page caches are dropped at each open instead (keep_cache = 0):
+  // close-to-open consistency, as NFS gives.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   return fuse_get_context()->private_data;
 }
 
@@ -595,6 +632,13 @@ Status RunMount(const MountOptions& options) {
     return fs.status();
   }
   m.fs = std::move(*fs);
+  auto read_ahead = ReadAhead::Start(m.options);
+  if (!read_ahead.ok()) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return read_ahead.status();
+  }
+  m.read_ahead = std::move(*read_ahead);
   fuse_set_signal_handlers(fuse_get_session(f));
   int rc = fuse_loop(f);
   fuse_remove_signal_handlers(fuse_get_session(f));

@@ -74,7 +74,12 @@ void DataClient::Pump(uint32_t s) {
     }
     sv.queued.pop_front();
     sv.sent.push_back(b);
+    if (b->op == proto::Op::kWriteBlocks || b->op == proto::Op::kWriteFiles) unsynced_.insert(s);
   }
+}
+
+void DataClient::MarkSynced(const std::set<uint32_t>& servers) {
+  for (uint32_t s : servers) unsynced_.erase(s);
 }
 
 Status DataClient::OnFailure(uint32_t s, const Status& why) {

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,11 @@ class DataClient {
   // A simple request to one server (flush, delete, stat), failing fast.
   Result<transport::Message> Call(uint32_t server, transport::Message request);
 
+  // Servers sent block writes since they were last marked synced: the ones a
+  // durability point (FileSystem::Sync) must flush.
+  const std::set<uint32_t>& unsynced() const { return unsynced_; }
+  void MarkSynced(const std::set<uint32_t>& servers);
+
  private:
   struct Server;
   void Pump(uint32_t s);
@@ -84,6 +90,7 @@ class DataClient {
 
   ClientOptions options_;
   std::vector<std::unique_ptr<Server>> servers_;
+  std::set<uint32_t> unsynced_;
 };
 
 }  // namespace dfs::client

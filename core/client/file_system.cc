@@ -94,7 +94,6 @@ Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, 
   req.gid = entry.gid;
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &a));
-  for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
 }
 
@@ -143,12 +142,10 @@ Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string&
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kOpenWrite, proto::PathReq{p}, &a));
-  for (uint32_t s = 0; s < a.stripe_width; ++s) written_servers_.insert(s);
   return std::make_unique<PatchWriter>(this, data_.get(), meta_.get(), std::move(a), p);
 }
 
 std::unique_ptr<SmallFileWriter> FileSystem::NewSmallFileWriter(uint32_t block_size) {
-  for (uint32_t s = 0; s < data_->size(); ++s) written_servers_.insert(s);
   return std::make_unique<SmallFileWriter>(data_.get(), meta_.get(), block_size);
 }
 
@@ -257,8 +254,9 @@ Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server,
 Status FileSystem::Sync() {
   // Flush every server written to, in parallel; a server that is down is
   // waited for, as any write is (R10).
+  std::set<uint32_t> servers = data_->unsynced();
   std::vector<std::unique_ptr<Batch>> flushes;
-  for (uint32_t s : written_servers_) {
+  for (uint32_t s : servers) {
     auto b = std::make_unique<Batch>();
     b->op = proto::Op::kFlush;
     b->req.server = s;
@@ -268,7 +266,7 @@ Status FileSystem::Sync() {
   std::vector<Batch*> list;
   for (auto& b : flushes) list.push_back(b.get());
   DFS_RETURN_IF_ERROR(data_->RunWrites(list));
-  written_servers_.clear();
+  data_->MarkSynced(servers);
   proto::Empty e;
   return meta_->Call(proto::Op::kSync, proto::Empty{}, &e);
 }

@@ -126,7 +126,6 @@ class FileSystem {
   std::unique_ptr<MetaClient> meta_;
   std::unique_ptr<DataClient> data_;
   proto::GetMapRsp map_;
-  std::set<uint32_t> written_servers_;
 };
 
 }  // namespace dfs::client

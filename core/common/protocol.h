@@ -291,8 +291,9 @@ struct ServerStatRsp {
   uint64_t disk_total = 0;
   uint64_t rebuild_blocks = 0;  // blocks restored by this run's rebuild
   uint64_t rebuild_bytes = 0;
+  uint64_t flushes = 0;  // Flush requests served since the server started
   MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks,
-                     rebuild_bytes);
+                     rebuild_bytes, flushes);
 };
 
 // A decoded frame 0. Keeps the unpacked buffer alive for `body`.

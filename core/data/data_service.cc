@@ -123,6 +123,7 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
     }
     case Op::kFlush: {
       if (Status st = store_->Flush(); !st.ok()) return fail(st);
+      ++flushes_;
       return proto::Encode(h.op, h.id, proto::Empty{});
     }
     case Op::kServerStat: {
@@ -138,6 +139,7 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
         rsp.rebuild_bytes = rebuild_->bytes_restored;
       }
       rsp.files = stats->files;
+      rsp.flushes = flushes_;
       rsp.blocks = stats->blocks;
       rsp.bytes = stats->bytes;
       rsp.disk_free = stats->disk_free;

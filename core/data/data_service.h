@@ -27,6 +27,7 @@ class DataService {
   std::mutex* store_mu_;
   const RebuildProgress* rebuild_;
   std::string cluster_id_;
+  uint64_t flushes_ = 0;  // Flush requests served (durability points)
 };
 
 struct DataServerOptions {

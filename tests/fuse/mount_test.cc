@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "../integration/cluster_fixture.h"
+#include "core/client/file_system.h"
 
 using dfs::testing::Cluster;
 using dfs::testing::RandomBytes;
@@ -245,6 +246,41 @@ int AsNobody(const std::function<int()>& fn) {
 }
 
 }  // namespace
+
+// Flush requests each data server has served. Asked in this process: a
+// child process (dfs status) would close its copy of the open file, and
+// every close is a FUSE flush.
+std::vector<uint64_t> Flushes(dfs::client::FileSystem& fs) {
+  std::vector<uint64_t> out;
+  for (const auto& s : fs.ServerStatuses()) out.push_back(s.status.ok() ? s.stat.flushes : 0);
+  return out;
+}
+
+TEST_CASE("close flushes every server written since the last flush, also after an early fsync", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  dfs::client::ClientOptions options;
+  options.meta = c.meta_endpoint();
+  auto fs = dfs::client::FileSystem::Connect(options);
+  REQUIRE(fs.ok());
+  int fd = open(m.Path("/f").c_str(), O_CREAT | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(fsync(fd) == 0);  // nothing written yet: a flush point with no data
+  std::string data = RandomBytes(1 << 20, 3);
+  REQUIRE(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  auto before = Flushes(**fs);
+  REQUIRE(close(fd) == 0);
+  auto after = Flushes(**fs);
+  REQUIRE(before.size() == 3);
+  REQUIRE(after.size() == 3);
+  for (int s = 0; s < 3; ++s) {
+    INFO("data server " << s);
+    CHECK(after[s] > before[s]);  // every server holds blocks of a 1 MiB file
+  }
+  CHECK(ReadAll(m.Path("/f")) == data);
+}
 
 TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse]") {
   if (Skipped()) return;

@@ -1,0 +1,59 @@
+#include "mount/read_ahead.h"
+
+#include <algorithm>
+
+namespace dfs::mount {
+
+Result<std::unique_ptr<ReadAhead>> ReadAhead::Start(const client::ClientOptions& options) {
+  DFS_ASSIGN_OR_RETURN(auto fs, client::FileSystem::Connect(options));
+  std::unique_ptr<ReadAhead> ra(new ReadAhead(std::move(fs)));
+  ra->worker_ = std::thread([r = ra.get()] { r->Loop(); });
+  return ra;
+}
+
+ReadAhead::~ReadAhead() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (worker_.joinable()) worker_.join();
+}
+
+std::shared_future<Window> ReadAhead::Fetch(const client::Attr& attr, const std::string& path, uint64_t offset,
+                                            uint64_t length) {
+  std::packaged_task<Window()> task([this, attr, path, offset, length] {
+    Window w;
+    w.offset = offset;
+    if (offset < attr.size) w.bytes.reserve(std::min(length, attr.size - offset));
+    w.status = fs_->Read(attr, path, [&](const char* bytes, size_t n) {
+      w.bytes.append(bytes, n);
+      return Status::Ok();
+    }, offset, length);
+    if (!w.status.ok()) w.bytes.clear();
+    return w;
+  });
+  std::shared_future<Window> result = task.get_future().share();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return result;
+}
+
+void ReadAhead::Loop() {
+  while (true) {
+    std::packaged_task<Window()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+}  // namespace dfs::mount

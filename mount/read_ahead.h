@@ -1,0 +1,49 @@
+// ReadAhead: fetches windows of files for the mount on its own thread, so
+// the next window of a sequential read crosses the network while the FUSE
+// thread hands the current one to the kernel. It has its own engine
+// connection: a FileSystem is used by one thread at a time.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/client/file_system.h"
+
+namespace dfs::mount {
+
+// Bytes of a file from `offset`, or why they could not be read.
+struct Window {
+  uint64_t offset = 0;
+  std::string bytes;
+  Status status;
+};
+
+class ReadAhead {
+ public:
+  static Result<std::unique_ptr<ReadAhead>> Start(const client::ClientOptions& options);
+  ~ReadAhead();  // finishes queued fetches, then stops the thread
+
+  // Queues a read of [offset, offset + length) of the file (shorter at its
+  // end). The future is ready when the bytes are.
+  std::shared_future<Window> Fetch(const client::Attr& attr, const std::string& path, uint64_t offset,
+                                   uint64_t length);
+
+ private:
+  explicit ReadAhead(std::unique_ptr<client::FileSystem> fs) : fs_(std::move(fs)) {}
+  void Loop();
+
+  std::unique_ptr<client::FileSystem> fs_;  // used by the worker thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::packaged_task<Window()>> queue_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace dfs::mount
