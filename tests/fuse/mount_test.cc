@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -178,27 +180,68 @@ namespace {
 
 // Applies the same random pwrite/ftruncate/fsync mix to a file in the mount
 // and to an in-memory model; returns the model.
+// fsx-style: random writes (often inside a block, sometimes past the end),
+// truncates, reads and mmap reads compared with an in-memory model, mmap
+// writes, fsyncs and close/reopen; fstat and lseek must give the model's size
+// after every operation.
 std::string RandomWorkload(const std::string& path, uint32_t seed, int ops, const std::function<void(int)>& at_op) {
   std::mt19937 rng(seed);
   std::string model;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   int fd = open(path.c_str(), O_RDWR | O_CREAT, 0644);
   REQUIRE(fd >= 0);
   for (int i = 0; i < ops; ++i) {
     at_op(i);
-    int kind = rng() % 10;
-    if (kind < 8) {  // a write anywhere, often inside a block, sometimes past the end
-      size_t off = rng() % 300000, n = 1 + rng() % 5000;
+    INFO("operation " << i);
+    int kind = rng() % 16;
+    size_t off = rng() % 300000, n = 1 + rng() % 5000;
+    if (kind < 7) {
       std::string bytes = RandomBytes(n, rng());
       REQUIRE(pwrite(fd, bytes.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n));
       if (model.size() < off + n) model.resize(off + n, '\0');
       model.replace(off, n, bytes);
-    } else if (kind == 8) {  // shrink or grow
-      size_t size = rng() % 300000;
-      REQUIRE(ftruncate(fd, static_cast<off_t>(size)) == 0);
-      model.resize(size, '\0');
-    } else {
+    } else if (kind == 7) {  // shrink or grow
+      REQUIRE(ftruncate(fd, static_cast<off_t>(off)) == 0);
+      model.resize(off, '\0');
+    } else if (kind == 8) {
       REQUIRE(fsync(fd) == 0);
+    } else if (kind <= 10 && !model.empty()) {
+      off %= model.size();
+      std::string got(n, '\0');
+      ssize_t r = pread(fd, got.data(), n, static_cast<off_t>(off));
+      REQUIRE(r >= 0);
+      got.resize(static_cast<size_t>(r));
+      CHECK(got == model.substr(off, n));
+    } else if (kind == 11 && !model.empty()) {  // mmap read
+      off %= model.size();
+      n = std::min(n, model.size() - off);
+      size_t base = off - off % page;
+      void* p = mmap(nullptr, off - base + n, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(base));
+      REQUIRE(p != MAP_FAILED);
+      CHECK(std::string(static_cast<char*>(p) + (off - base), n) == model.substr(off, n));
+      munmap(p, off - base + n);
+    } else if (kind == 12) {  // mmap write, growing the file first as fsx does
+      if (model.size() < off + n) {
+        REQUIRE(ftruncate(fd, static_cast<off_t>(off + n)) == 0);
+        model.resize(off + n, '\0');
+      }
+      std::string bytes = RandomBytes(n, rng());
+      size_t base = off - off % page;
+      void* p = mmap(nullptr, off - base + n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(base));
+      REQUIRE(p != MAP_FAILED);
+      memcpy(static_cast<char*>(p) + (off - base), bytes.data(), n);
+      REQUIRE(msync(p, off - base + n, MS_SYNC) == 0);
+      munmap(p, off - base + n);
+      model.replace(off, n, bytes);
+    } else if (kind == 13) {
+      REQUIRE(close(fd) == 0);
+      fd = open(path.c_str(), O_RDWR);
+      REQUIRE(fd >= 0);
     }
+    struct stat st;
+    REQUIRE(fstat(fd, &st) == 0);
+    REQUIRE(static_cast<size_t>(st.st_size) == model.size());
+    REQUIRE(lseek(fd, 0, SEEK_END) == static_cast<off_t>(model.size()));
   }
   REQUIRE(close(fd) == 0);
   return model;
@@ -206,7 +249,7 @@ std::string RandomWorkload(const std::string& path, uint32_t seed, int ops, cons
 
 }  // namespace
 
-TEST_CASE("random-offset writes and truncates through the mount match a local model", "[fuse]") {
+TEST_CASE("random-offset writes, truncates and mmap through the mount match a local model", "[fuse]") {
   if (Skipped()) return;
   Cluster c(3);
   Mount m(c);

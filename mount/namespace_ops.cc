@@ -1,0 +1,252 @@
+// FUSE callbacks on the namespace and on attributes: readdir, mkdir, rmdir,
+// unlink, rename, symlink, readlink, chmod, chown, utimens, xattrs, statfs.
+#include <linux/limits.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "mount/mounted.h"
+
+namespace dfs::mount {
+namespace {
+
+timespec TimespecOf(int64_t ns) {
+  timespec t;
+  t.tv_sec = ns / 1000000000;
+  t.tv_nsec = ns % 1000000000;
+  return t;
+}
+
+int64_t NsOf(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*, fuse_readdir_flags) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto entries = m->fs->ListDir(path);
+  if (!entries.ok()) return -ErrnoOf(entries.status());
+  filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  for (const auto& e : *entries) {
+    struct stat st;
+    FillStat(e, &st);
+    if (filler(buf, e.name.c_str(), &st, 0, static_cast<fuse_fill_dir_flags>(0))) break;
+  }
+  return 0;
+}
+
+int OpMkdir(const char* path, mode_t mode) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Mkdir(path, false, EntryOf(mode)).status());
+}
+
+int OpSymlink(const char* target, const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Symlink(target, path, EntryOf(0777)).status());
+}
+
+int OpReadlink(const char* path, char* buf, size_t size) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto a = m->fs->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  if (!client::IsSymlink(*a)) return -EINVAL;
+  if (size == 0) return -EINVAL;
+  size_t n = std::min(size - 1, a->target.size());  // FUSE wants it NUL-terminated
+  memcpy(buf, a->target.data(), n);
+  buf[n] = '\0';
+  return 0;
+}
+
+int SetAttr(proto::SetAttrReq req) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->SetAttr(std::move(req)).status());
+}
+
+int OpChmod(const char* path, mode_t mode, fuse_file_info*) {
+  proto::SetAttrReq req;
+  req.path = path;
+  req.set = proto::SetAttrReq::kMode;
+  req.mode = mode & 07777;
+  return SetAttr(std::move(req));
+}
+
+int OpChown(const char* path, uid_t uid, gid_t gid, fuse_file_info*) {
+  proto::SetAttrReq req;
+  req.path = path;
+  if (uid != static_cast<uid_t>(-1)) {
+    req.set |= proto::SetAttrReq::kUid;
+    req.uid = uid;
+  }
+  if (gid != static_cast<gid_t>(-1)) {
+    req.set |= proto::SetAttrReq::kGid;
+    req.gid = gid;
+  }
+  return SetAttr(std::move(req));
+}
+
+int OpUtimens(const char* path, const timespec tv[2], fuse_file_info*) {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  proto::SetAttrReq req;
+  req.path = path;
+  if (tv[0].tv_nsec != UTIME_OMIT) {
+    req.set |= proto::SetAttrReq::kAtime;
+    req.atime_ns = NsOf(tv[0].tv_nsec == UTIME_NOW ? now : tv[0]);
+  }
+  if (tv[1].tv_nsec != UTIME_OMIT) {
+    req.set |= proto::SetAttrReq::kMtime;
+    req.mtime_ns = NsOf(tv[1].tv_nsec == UTIME_NOW ? now : tv[1]);
+  }
+  return SetAttr(std::move(req));
+}
+
+// POSIX ACLs (system.posix_acl_*) are not kept: the kernel would not
+// enforce them through this mount, so storing them would mislead.
+bool Unsupported(const char* name) { return strncmp(name, "system.", 7) == 0; }
+
+int OpSetxattr(const char* path, const char* name, const char* value, size_t size, int flags) {
+  if (Unsupported(name)) return -EOPNOTSUPP;
+  if (size > XATTR_SIZE_MAX) return -E2BIG;
+  if (strlen(name) > XATTR_NAME_MAX) return -ERANGE;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  uint32_t f = (flags & XATTR_CREATE ? uint32_t{proto::XattrReq::kCreate} : 0u) |
+               (flags & XATTR_REPLACE ? uint32_t{proto::XattrReq::kReplace} : 0u);
+  return -ErrnoOf(m->fs->SetXattr(path, name, std::string(value, size), f));
+}
+
+// Answers a getxattr/listxattr buffer as the kernel wants: size 0 asks for
+// the length, a buffer too small is ERANGE.
+int CopyOut(const std::string& bytes, char* buf, size_t size) {
+  if (bytes.size() > XATTR_SIZE_MAX) return -E2BIG;
+  if (size == 0) return static_cast<int>(bytes.size());
+  if (size < bytes.size()) return -ERANGE;
+  memcpy(buf, bytes.data(), bytes.size());
+  return static_cast<int>(bytes.size());
+}
+
+int OpGetxattr(const char* path, const char* name, char* buf, size_t size) {
+  if (Unsupported(name)) return -ENODATA;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto v = m->fs->GetXattr(path, name);
+  if (!v.ok()) return -ErrnoOf(v.status());
+  return CopyOut(*v, buf, size);
+}
+
+int OpListxattr(const char* path, char* buf, size_t size) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto names = m->fs->ListXattr(path);
+  if (!names.ok()) return -ErrnoOf(names.status());
+  std::string list;
+  for (const auto& n : *names) list.append(n).push_back('\0');
+  return CopyOut(list, buf, size);
+}
+
+int OpRemovexattr(const char* path, const char* name) {
+  if (Unsupported(name)) return -EOPNOTSUPP;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->RemoveXattr(path, name));
+}
+
+int OpRmdir(const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Rmdir(path));
+}
+
+int OpUnlink(const char* path) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Remove(path));
+}
+
+int OpRename(const char* from, const char* to, unsigned int flags) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  if (flags & RENAME_EXCHANGE) return -EINVAL;
+  if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
+  Status st = m->fs->Rename(from, to);
+  if (st.ok()) m->Renamed(from, to);
+  return -ErrnoOf(st);
+}
+
+int OpStatfs(const char*, struct statvfs* st) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  uint64_t total = 0, free = 0;
+  for (const auto& s : m->fs->ServerStatuses()) {
+    if (!s.status.ok()) continue;
+    total += s.stat.disk_total;
+    free += s.stat.disk_free;
+  }
+  memset(st, 0, sizeof *st);
+  st->f_bsize = st->f_frsize = 4096;
+  st->f_blocks = total / 2 / 4096;  // every byte is stored twice
+  st->f_bfree = st->f_bavail = free / 2 / 4096;
+  st->f_namemax = 255;
+  return 0;
+}
+
+}  // namespace
+
+void FillStat(const client::Attr& a, struct stat* st) {
+  memset(st, 0, sizeof *st);
+  mode_t type = client::IsDirectory(a) ? S_IFDIR : client::IsSymlink(a) ? S_IFLNK : S_IFREG;
+  st->st_mode = type | (a.mode & 07777);
+  st->st_nlink = a.nlink;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_blksize = a.block_size ? a.block_size : 4096;
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_ino = a.fid;
+  st->st_atim = TimespecOf(a.atime_ns);
+  st->st_mtim = TimespecOf(a.mtime_ns);
+  st->st_ctim = TimespecOf(a.ctime_ns);
+}
+
+// The caller's identity and the mode bits it asked for (the kernel has
+// applied its umask already).
+client::NewEntry EntryOf(mode_t mode) {
+  const fuse_context* c = fuse_get_context();
+  return client::NewEntry{static_cast<uint32_t>(mode & 07777), c->uid, c->gid};
+}
+
+void Mounted::Renamed(const std::string& from, const std::string& to) {
+  auto moved = [&](std::string* path) {
+    if (*path == from) {
+      *path = to;
+    } else if (path->size() > from.size() && path->compare(0, from.size(), from) == 0 && (*path)[from.size()] == '/') {
+      *path = to + path->substr(from.size());
+    }
+  };
+  for (auto& [fh, h] : handles) moved(&h->path);
+  for (auto& [fid, f] : files) moved(&f->path);
+}
+
+void AddNamespaceOps(fuse_operations* ops) {
+  ops->readdir = OpReaddir;
+  ops->mkdir = OpMkdir;
+  ops->rmdir = OpRmdir;
+  ops->unlink = OpUnlink;
+  ops->rename = OpRename;
+  ops->symlink = OpSymlink;
+  ops->readlink = OpReadlink;
+  ops->chmod = OpChmod;
+  ops->chown = OpChown;
+  ops->utimens = OpUtimens;
+  ops->setxattr = OpSetxattr;
+  ops->getxattr = OpGetxattr;
+  ops->listxattr = OpListxattr;
+  ops->removexattr = OpRemovexattr;
+  ops->statfs = OpStatfs;
+}
+
+}  // namespace dfs::mount
