@@ -16,7 +16,8 @@ struct LsFlags {
 };
 
 std::string ModeString(const client::Attr& a) {
-  std::string s = client::IsDirectory(a) ? "d" : client::IsSymlink(a) ? "l" : "-";
+  static const char kTypes[] = "--dlpcbs";  // by FileType
+  std::string s(1, a.type >= 1 && a.type <= 7 ? kTypes[a.type] : '-');
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) s += (a.mode & (0400 >> i)) ? rwx[i] : '-';
   return s;

@@ -41,6 +41,26 @@ int OpMkdir(const char* path, mode_t mode) {
   return -ErrnoOf(m->fs->Mkdir(path, false, EntryOf(mode)).status());
 }
 
+int OpMknod(const char* path, mode_t mode, dev_t rdev) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  using proto::FileType;
+  FileType type;
+  switch (mode & S_IFMT) {
+    case S_IFREG: {  // an empty regular file, as creat(2) and close
+      auto writer = m->fs->Create(path, 0, EntryOf(mode));
+      if (!writer.ok()) return -ErrnoOf(writer.status());
+      return -ErrnoOf((*writer)->Close());
+    }
+    case S_IFIFO: type = FileType::kFifo; break;
+    case S_IFCHR: type = FileType::kCharDevice; break;
+    case S_IFBLK: type = FileType::kBlockDevice; break;
+    case S_IFSOCK: type = FileType::kSocket; break;
+    default: return -EINVAL;
+  }
+  return -ErrnoOf(m->fs->Mknod(path, type, rdev, EntryOf(mode)).status());
+}
+
 int OpSymlink(const char* target, const char* path) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
@@ -198,8 +218,9 @@ int OpStatfs(const char*, struct statvfs* st) {
 
 void FillStat(const client::Attr& a, struct stat* st) {
   memset(st, 0, sizeof *st);
-  mode_t type = client::IsDirectory(a) ? S_IFDIR : client::IsSymlink(a) ? S_IFLNK : S_IFREG;
-  st->st_mode = type | (a.mode & 07777);
+  static const mode_t kTypes[] = {S_IFREG, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK};
+  st->st_mode = (a.type >= 1 && a.type <= 7 ? kTypes[a.type] : S_IFREG) | (a.mode & 07777);
+  st->st_rdev = static_cast<dev_t>(a.rdev);
   st->st_nlink = a.nlink;
   st->st_size = static_cast<off_t>(a.size);
   st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
@@ -238,6 +259,7 @@ void AddNamespaceOps(fuse_operations* ops) {
   ops->unlink = OpUnlink;
   ops->rename = OpRename;
   ops->symlink = OpSymlink;
+  ops->mknod = OpMknod;
   ops->readlink = OpReadlink;
   ops->chmod = OpChmod;
   ops->chown = OpChown;

@@ -104,6 +104,14 @@ Result<Attr> FileSystem::Symlink(const std::string& target, const std::string& p
   return a;
 }
 
+Result<Attr> FileSystem::Mknod(const std::string& path, proto::FileType type, uint64_t rdev, const NewEntry& entry) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  Attr a;
+  proto::MknodReq req{p, static_cast<int>(type), entry.mode, rdev, entry.uid, entry.gid};
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kMknod, req, &a));
+  return a;
+}
+
 Result<Attr> FileSystem::SetAttr(proto::SetAttrReq req) {
   DFS_ASSIGN_OR_RETURN(req.path, NormalizePath(req.path));
   Attr a;
@@ -153,6 +161,7 @@ Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offs
   DFS_ASSIGN_OR_RETURN(Attr a, Stat(path));
   if (IsDirectory(a)) return Status(Code::kIsADirectory, path + ": is a directory");
   if (IsSymlink(a)) return InvalidArgument(path + ": is a symbolic link to " + a.target);
+  if (!IsRegular(a)) return InvalidArgument(path + ": is a " + TypeName(a) + ", not a regular file");
   return Read(a, path, sink, offset, length);
 }
 

@@ -26,9 +26,11 @@ class PatchWriter;
 inline bool IsDirectory(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
 inline bool IsSymlink(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kSymlink); }
 inline bool IsRegular(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kFile); }
-// "file", "directory" or "symlink", as the CLI and its JSON say it.
+// "file", "directory", "symlink", "fifo", "char", "block" or "socket", as
+// the CLI and its JSON say it.
 inline const char* TypeName(const Attr& a) {
-  return IsDirectory(a) ? "directory" : IsSymlink(a) ? "symlink" : "file";
+  static const char* const kNames[] = {"file", "file", "directory", "symlink", "fifo", "char", "block", "socket"};
+  return a.type >= 1 && a.type <= 7 ? kNames[a.type] : "file";
 }
 
 // What one holder says of its copy of a block, without sending the data.
@@ -67,6 +69,8 @@ class FileSystem {
   Status Rename(const std::string& src, const std::string& dst);
   // A symbolic link at `path` to `target` (stored as given, not checked).
   Result<Attr> Symlink(const std::string& target, const std::string& path, const NewEntry& entry = NewEntry());
+  // A FIFO, device or socket (FileType 4 to 7): a namespace entry only.
+  Result<Attr> Mknod(const std::string& path, proto::FileType type, uint64_t rdev, const NewEntry& entry);
   // chmod, chown, utimens: the fields named in req.set change.
   Result<Attr> SetAttr(proto::SetAttrReq req);
 

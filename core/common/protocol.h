@@ -47,6 +47,7 @@ enum class Op : int {
   kGetXattr = 18,
   kListXattr = 19,
   kRemoveXattr = 20,
+  kMknod = 21,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
@@ -58,7 +59,16 @@ enum class Op : int {
   kListStored = 107,
 };
 
-enum class FileType : int { kFile = 1, kDirectory = 2, kSymlink = 3 };
+// 4 to 7 are special files (mknod): they exist in the namespace only.
+enum class FileType : int {
+  kFile = 1,
+  kDirectory = 2,
+  kSymlink = 3,
+  kFifo = 4,
+  kCharDevice = 5,
+  kBlockDevice = 6,
+  kSocket = 7,
+};
 
 // Metadata of one inode, as the meta server returns it.
 struct Attr {
@@ -81,9 +91,10 @@ struct Attr {
   uint64_t truncate_generation = 0;
   int64_t atime_ns = 0;
   std::string target;           // a symbolic link's target
+  uint64_t rdev = 0;            // a device file's device number
   MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink,
                      placement_seed, stripe_width, block_size, generation, truncate_generation,
-                     atime_ns, target);
+                     atime_ns, target, rdev);
 };
 
 struct Empty {
@@ -160,6 +171,17 @@ struct SymlinkReq {
   uint32_t uid = 0;
   uint32_t gid = 0;
   MSGPACK_DEFINE_MAP(path, target, uid, gid);
+};
+
+// A special file (FIFO, device, socket): type is a FileType from 4 to 7.
+struct MknodReq {
+  std::string path;
+  int type = 0;
+  uint32_t mode = 0;
+  uint64_t rdev = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  MSGPACK_DEFINE_MAP(path, type, mode, rdev, uid, gid);
 };
 
 // Extended attributes. SetXattr flags: 1 create only, 2 replace only (as

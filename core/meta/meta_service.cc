@@ -58,6 +58,11 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         return store_->Symlink(r);
       });
+    case Op::kMknod:
+      return Serve<proto::MknodReq>(h, [&](proto::MknodReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->Mknod(r);
+      });
     case Op::kSetAttr:
       return Serve<proto::SetAttrReq>(h, [&](proto::SetAttrReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));

@@ -16,7 +16,7 @@ namespace {
 
 constexpr uint64_t kRootFid = 1;
 
-// Schema version 2 added atime_ns, target and the xattrs table.
+// Schema version 2 added atime_ns, target, rdev and the xattrs table.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS servers(idx INTEGER PRIMARY KEY, endpoint TEXT NOT NULL);
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS inodes(
   truncate_generation INTEGER NOT NULL DEFAULT 0,
   atime_ns INTEGER NOT NULL DEFAULT 0,
   target TEXT NOT NULL DEFAULT '',
+  rdev INTEGER NOT NULL DEFAULT 0,
   UNIQUE(parent, name));
 CREATE TABLE IF NOT EXISTS deleted(
   fid INTEGER PRIMARY KEY, seed INTEGER, stripe INTEGER, block_size INTEGER, deleted_ns INTEGER);
@@ -49,12 +50,13 @@ CREATE TABLE IF NOT EXISTS xattrs(
 const char* kUpgradeToV2 = R"sql(
 ALTER TABLE inodes ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE inodes ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
 UPDATE inodes SET atime_ns = mtime_ns;
 )sql";
 
 const char* kColumns =
     "fid, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, seed, stripe, block_size, "
-    "generation, truncate_generation, atime_ns, target";
+    "generation, truncate_generation, atime_ns, target, rdev";
 
 Attr ReadAttr(Stmt& s) {
   sqlite3_stmt* r = s.get();
@@ -76,6 +78,7 @@ Attr ReadAttr(Stmt& s) {
   a.truncate_generation = sqlite3_column_int64(r, 14);
   a.atime_ns = sqlite3_column_int64(r, 15);
   a.target = s.Text(16);
+  a.rdev = static_cast<uint64_t>(sqlite3_column_int64(r, 17));
   return a;
 }
 
@@ -215,12 +218,13 @@ Status MetaStore::SetDefaultBlockSize(uint32_t block_size) {
 Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a) {
   Stmt s(Prepare(
       "INSERT INTO inodes(fid, parent, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, "
-      "seed, stripe, block_size, generation, truncate_generation, atime_ns, target) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "seed, stripe, block_size, generation, truncate_generation, atime_ns, target, rdev) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   s.Bind(1, a.fid).Bind(2, parent).Bind(3, name).Bind(4, a.type).Bind(5, a.mode).Bind(6, a.uid);
   s.Bind(7, a.gid).Bind(8, a.size).Bind(9, a.mtime_ns).Bind(10, a.ctime_ns).Bind(11, a.nlink);
   s.Bind(12, static_cast<int64_t>(a.placement_seed)).Bind(13, a.stripe_width).Bind(14, a.block_size);
   s.Bind(15, a.generation).Bind(16, a.truncate_generation).Bind(17, a.atime_ns).Bind(18, a.target);
+  s.Bind(19, static_cast<int64_t>(a.rdev));
   return s.Run("insert inode " + name);
 }
 
@@ -421,6 +425,24 @@ Result<Attr> MetaStore::Symlink(const proto::SymlinkReq& req) {
   a.gid = req.gid;
   a.size = req.target.size();
   a.target = req.target;
+  DFS_RETURN_IF_ERROR(InsertChild(parent, BaseName(req.path), &a));
+  DFS_RETURN_IF_ERROR(SaveCounters());
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  return a;
+}
+
+Result<Attr> MetaStore::Mknod(const proto::MknodReq& req) {
+  if (req.type < static_cast<int>(proto::FileType::kFifo) || req.type > static_cast<int>(proto::FileType::kSocket)) {
+    return InvalidArgument(req.path + ": mknod makes FIFOs, devices and sockets only");
+  }
+  Txn txn(db_);
+  DFS_ASSIGN_OR_RETURN(Attr parent, ParentForNew(req.path));
+  Attr a;
+  a.type = req.type;
+  a.mode = req.mode & 07777;
+  a.uid = req.uid;
+  a.gid = req.gid;
+  a.rdev = req.rdev;
   DFS_RETURN_IF_ERROR(InsertChild(parent, BaseName(req.path), &a));
   DFS_RETURN_IF_ERROR(SaveCounters());
   DFS_RETURN_IF_ERROR(txn.Commit());

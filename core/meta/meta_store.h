@@ -44,6 +44,7 @@ class MetaStore {
   std::vector<Result<Attr>> CreateMany(const std::vector<proto::CreateReq>& files);
   Result<Attr> Mkdir(const proto::MkdirReq& req);
   Result<Attr> Symlink(const proto::SymlinkReq& req);
+  Result<Attr> Mknod(const proto::MknodReq& req);
   // chmod, chown, utimens (core/meta/meta_store_attrs.cc).
   Result<Attr> SetAttr(const proto::SetAttrReq& req);
   Status SetXattr(const proto::XattrReq& req);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -457,6 +458,25 @@ TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse
     CHECK(errno == ENODATA);
     n = listxattr(f.c_str(), buf, sizeof buf);
     CHECK(std::string(buf, n > 0 ? n : 0) == std::string("user.b\0", 7));
+  }
+
+  SECTION("FIFOs and device files are namespace entries with their type and device") {
+    REQUIRE(mkfifo(m.Path("/fifo").c_str(), 0640) == 0);
+    REQUIRE(mknod(m.Path("/chr").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0);
+    REQUIRE(mknod(m.Path("/empty").c_str(), S_IFREG | 0600, 0) == 0);
+    REQUIRE(lstat(m.Path("/fifo").c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK((st.st_mode & 0777) == 0640);
+    REQUIRE(lstat(m.Path("/chr").c_str(), &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK(st.st_rdev == makedev(1, 3));
+    REQUIRE(lstat(m.Path("/empty").c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK(st.st_size == 0);
+    CHECK(c.Dfs({"ls", "-l", "/"}).out.find("prw-r-----") != std::string::npos);
+    CHECK(c.Dfs({"cat", "/fifo"}).code != 0);
+    REQUIRE(unlink(m.Path("/fifo").c_str()) == 0);
+    REQUIRE(unlink(m.Path("/chr").c_str()) == 0);
   }
 
   SECTION("over-long names are ENAMETOOLONG") {

@@ -264,3 +264,20 @@ TEST_CASE("extended attributes: create, replace, list, remove", "[unit]") {
   REQUIRE(store->Create(File("/f", 0, false)).ok());
   CHECK(store->ListXattr("/f")->empty());
 }
+
+TEST_CASE("special files keep their type and device number", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  proto::MknodReq req{"/dev0", static_cast<int>(proto::FileType::kBlockDevice), 0660, 0x0801, 0, 6};
+  REQUIRE(store->Mknod(req).ok());
+  auto a = store->Lookup("/dev0");
+  REQUIRE(a.ok());
+  CHECK(a->type == static_cast<int>(proto::FileType::kBlockDevice));
+  CHECK(a->rdev == 0x0801);
+  CHECK(a->mode == 0660);
+  CHECK(store->Mknod(req).status().code() == Code::kAlreadyExists);
+  req.path = "/x";
+  req.type = static_cast<int>(proto::FileType::kFile);
+  CHECK(store->Mknod(req).status().code() == Code::kInvalidArgument);
+  CHECK(store->OpenWrite("/dev0").status().code() == Code::kInvalidArgument);
+}
