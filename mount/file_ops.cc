@@ -152,6 +152,8 @@ Status FillWindow(Mounted* m, Handle* h, uint64_t offset, uint64_t size) {
   if (!w.status.ok() || !Covers(w, offset, size)) {
     uint64_t length = std::max(size, sequential ? kReadAhead : kRandomRead);
     w = m->read_ahead->Fetch(h->attr, h->path, offset, length).get();
+    // A block lost beyond the bytes asked for fails only the reads of it.
+    if (!w.status.ok() && length > size) w = m->read_ahead->Fetch(h->attr, h->path, offset, size).get();
     DFS_RETURN_IF_ERROR(w.status);
   }
   h->window = std::move(w);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -483,5 +484,50 @@ TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse
     errno = 0;
     CHECK(open(m.Path("/" + std::string(256, 'n')).c_str(), O_CREAT | O_WRONLY, 0644) < 0);
     CHECK(errno == ENAMETOOLONG);
+  }
+}
+
+TEST_CASE("through the mount: EIO when no good copy is left, and at close after -o timeout", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  SECTION("a block corrupt on both holders reads as EIO, the rest of the file still reads") {
+    Mount m(c);
+    if (m.Skipped()) return;
+    // 2 MiB: the kernel reads pages ahead, so the lost block is far from
+    // the first ones read.
+    std::string data = RandomBytes(2 << 20, 4);
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, data).code == 0);
+    auto placement = c.Placement("/f");
+    REQUIRE(placement.size() == 4096);
+    const int lost = 3000;
+    c.Corrupt(placement[lost].first, "/f", lost);
+    c.Corrupt(placement[lost].second, "/f", lost);
+    int fd = open(m.Path("/f").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    char buf[512];
+    CHECK(pread(fd, buf, sizeof buf, 0) == 512);  // far from the lost block: fine
+    CHECK(std::string(buf, 512) == data.substr(0, 512));
+    errno = 0;
+    CHECK(pread(fd, buf, sizeof buf, lost * 512) < 0);
+    CHECK(errno == EIO);
+    close(fd);
+  }
+  SECTION("-o timeout=1: close fails with EIO instead of waiting for a down server") {
+    Mount m(c, {"timeout=1"});
+    if (m.Skipped()) return;
+    c.KillData(1);
+    int fd = open(m.Path("/g").c_str(), O_CREAT | O_WRONLY, 0644);
+    REQUIRE(fd >= 0);
+    std::string data = RandomBytes(100000, 5);
+    ssize_t wrote = write(fd, data.data(), data.size());
+    auto start = std::chrono::steady_clock::now();
+    int rc = close(fd);
+    int err = errno;
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // The write itself may already have failed, or the close does.
+    CHECK((wrote < 0 || rc != 0));
+    if (rc != 0) CHECK(err == EIO);
+    CHECK(waited < 20);
+    CHECK(c.ReadLocal(c.dir() + "/mount.log").find("data server 1") != std::string::npos);
   }
 }
