@@ -15,6 +15,7 @@
 
 #include "core/client/file_system.h"
 #include "core/client/patch_writer.h"
+#include "mount/mount.h"  // ErrnoOf
 #include "mount/read_ahead.h"
 
 namespace dfs::mount {
@@ -89,9 +90,6 @@ void FillStat(const client::Attr& a, struct stat* st);
 // The caller's identity and the mode bits it asked for (the kernel has
 // applied its umask already).
 client::NewEntry EntryOf(mode_t mode);
-
-// Maps an engine error to the errno FUSE returns (mount.h).
-int ErrnoOf(const Status& status);
 
 // Fills in the callbacks of each group.
 void AddFileOps(fuse_operations* ops);       // mount/file_ops.cc
