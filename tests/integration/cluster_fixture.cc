@@ -129,12 +129,19 @@ Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args) : 
   meta_port_ = FreePort();
   for (int i = 0; i < data_servers; ++i) data_ports_.push_back(FreePort());
   data_pids_.assign(data_servers, 0);
-  StartMeta();
-  for (int i = 0; i < data_servers; ++i) StartData(i);
-  WaitUntilUp();
+  try {
+    StartMeta();
+    for (int i = 0; i < data_servers; ++i) StartData(i);
+    WaitUntilUp();
+  } catch (...) {
+    StopAll();  // a constructor that throws gets no destructor: stop what started
+    throw;
+  }
 }
 
-Cluster::~Cluster() {
+Cluster::~Cluster() { StopAll(); }
+
+void Cluster::StopAll() {
   for (pid_t& pid : data_pids_) Kill(pid, SIGKILL);
   Kill(meta_pid_, SIGKILL);
   std::filesystem::remove_all(dir_);

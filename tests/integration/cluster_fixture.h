@@ -71,6 +71,7 @@ class Cluster {
   void WaitUntilRebuilt(double timeout_s = 60);
 
  private:
+  void StopAll();  // kill -9 every server started, remove the directory
   pid_t Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s = 0);
   void Kill(pid_t& pid, int sig);
 
