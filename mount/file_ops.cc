@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint64_t kReadAhead = 8 << 20;   // window of a sequential read
 constexpr uint64_t kRandomRead = 1 << 20;  // window of any other read
+constexpr size_t kAheadWindows = 2;        // windows fetched ahead of a sequential read
 
 Handle* HandleOf(Mounted* m, const fuse_file_info* fi) {
   if (!fi) return nullptr;
@@ -130,12 +131,11 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
-bool Covers(const Window& w, uint64_t offset, uint64_t size) {
-  return offset >= w.offset && offset + size <= w.offset + w.bytes.size();
-}
+bool Contains(const Window& w, uint64_t offset) { return offset >= w.offset && offset < w.offset + w.bytes.size(); }
 
-// Makes h->window hold [offset, offset + size) or the part of it before the
-// end of the file; starts fetching the next window if the read is sequential.
+// Makes h->window hold `offset` and as much as it can of the `size` bytes
+// from it, unless that is past the end of the file. Keeps the following
+// windows of a sequential read on their way.
 Status FillWindow(Mounted* m, Handle* h, uint64_t offset, uint64_t size) {
   DFS_ASSIGN_OR_RETURN(h->attr, m->fs->Stat(h->path));  // the size may have moved since open
   if (offset >= h->attr.size) {
@@ -145,11 +145,15 @@ Status FillWindow(Mounted* m, Handle* h, uint64_t offset, uint64_t size) {
   size = std::min(size, h->attr.size - offset);
   bool sequential = offset == 0 || offset == h->window.offset + h->window.bytes.size();
   Window w;
-  if (h->next.valid() && offset >= h->next_offset && offset + size <= h->next_offset + kReadAhead) {
-    w = h->next.get();  // usually ready: fetched while the last window was served
+  while (!h->ahead.empty() && h->ahead.front().offset + kReadAhead <= offset) h->ahead.pop_front();
+  if (!h->ahead.empty() && offset >= h->ahead.front().offset) {
+    w = h->ahead.front().window.get();  // usually ready: fetched while earlier windows were served
+    h->ahead.pop_front();
+  } else {
+    h->ahead.clear();
   }
-  h->next = {};
-  if (!w.status.ok() || !Covers(w, offset, size)) {
+  if (!w.status.ok() || !Contains(w, offset)) {
+    h->ahead.clear();
     uint64_t length = std::max(size, sequential ? kReadAhead : kRandomRead);
     w = m->read_ahead->Fetch(h->attr, h->path, offset, length).get();
     // A block lost beyond the bytes asked for fails only the reads of it.
@@ -157,10 +161,13 @@ Status FillWindow(Mounted* m, Handle* h, uint64_t offset, uint64_t size) {
     DFS_RETURN_IF_ERROR(w.status);
   }
   h->window = std::move(w);
-  uint64_t end = h->window.offset + h->window.bytes.size();
-  if (sequential && end < h->attr.size) {
-    h->next_offset = end;
-    h->next = m->read_ahead->Fetch(h->attr, h->path, end, kReadAhead);
+  if (sequential) {
+    // Keep kAheadWindows on their way, so the fetching thread never idles.
+    uint64_t next = h->ahead.empty() ? h->window.offset + h->window.bytes.size() : h->ahead.back().offset + kReadAhead;
+    while (h->ahead.size() < kAheadWindows && next < h->attr.size) {
+      h->ahead.push_back({next, m->read_ahead->Fetch(h->attr, h->path, next, kReadAhead)});
+      next += kReadAhead;
+    }
   }
   return Status::Ok();
 }
@@ -177,19 +184,25 @@ int OpRead(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi
     if (!st.ok()) return -ErrnoOf(st);
     DropReadAheadOf(m, f->fid);
   }
-  uint64_t off = static_cast<uint64_t>(offset);
-  if (!Covers(h->window, off, size)) {
-    Status st = FillWindow(m, h, off, size);
-    if (!st.ok()) {
-      h->DropReadAhead();
-      return -ErrnoOf(st);
+  // A read may span two windows. It is whole or an error: the kernel takes
+  // a short read for the end of the file.
+  size_t done = 0;
+  while (done < size) {
+    uint64_t pos = static_cast<uint64_t>(offset) + done;
+    if (!Contains(h->window, pos)) {
+      Status st = FillWindow(m, h, pos, size - done);
+      if (!st.ok()) {
+        h->DropReadAhead();
+        return -ErrnoOf(st);
+      }
+      if (!Contains(h->window, pos)) break;  // at the end of the file
     }
+    const Window& w = h->window;
+    size_t n = std::min<uint64_t>(size - done, w.offset + w.bytes.size() - pos);
+    memcpy(buf + done, w.bytes.data() + (pos - w.offset), n);
+    done += n;
   }
-  const Window& w = h->window;
-  if (off < w.offset || off >= w.offset + w.bytes.size()) return 0;  // at or past the end
-  size_t got = std::min<uint64_t>(size, w.offset + w.bytes.size() - off);
-  memcpy(buf, w.bytes.data() + (off - w.offset), got);
-  return static_cast<int>(got);
+  return static_cast<int>(done);
 }
 
 int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
@@ -202,8 +215,10 @@ int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
   DropReadAheadOf(m, f->fid);
   Status st;
   if (f->writer && static_cast<uint64_t>(offset) != f->written) st = UsePatch(m, f);
-  if (st.ok() && f->patch) st = f->patch->Write(static_cast<uint64_t>(offset), buf, size);
-  else if (st.ok()) st = f->writer->Write(buf, size);
+  if (st.ok() && f->patch)
+    st = f->patch->Write(static_cast<uint64_t>(offset), buf, size);
+  else if (st.ok())
+    st = f->writer->Write(buf, size);
   if (!st.ok()) {
     fprintf(stderr, "dfs mount: write to %s failed: %s\n", f->path.c_str(), st.message().c_str());
     f->error = st;

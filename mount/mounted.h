@@ -7,6 +7,7 @@
 
 #include <fuse.h>
 
+#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -47,14 +48,18 @@ struct Handle {
   OpenFile* file = nullptr;  // set when opened for writing
   // FUSE reads come 128 KiB at a time; the engine is fast with windows of
   // MiBs. `window` holds the bytes being served; while a read goes on
-  // sequentially, `next` is the following window on its way (ReadAhead).
+  // sequentially, `ahead` are the following windows on their way
+  // (ReadAhead), in file order.
+  struct Ahead {
+    uint64_t offset;
+    std::shared_future<Window> window;
+  };
   Window window;
-  std::shared_future<Window> next;
-  uint64_t next_offset = 0;
+  std::deque<Ahead> ahead;
 
   void DropReadAhead() {
     window = Window{};
-    next = {};
+    ahead.clear();
   }
 };
 
@@ -62,7 +67,8 @@ struct Mounted {
   client::ClientOptions options;
   std::unique_ptr<client::FileSystem> fs;
   std::unique_ptr<ReadAhead> read_ahead;
-  std::mutex mu;  // held by every callback; lock order: only this one
+  // Held by every callback; lock order: only this one.
+  std::mutex mu;
   std::map<uint64_t, std::unique_ptr<Handle>> handles;  // by fuse fh
   std::map<uint64_t, std::unique_ptr<OpenFile>> files;  // by file id
   uint64_t next_fh = 1;

@@ -26,10 +26,7 @@ std::shared_future<Window> ReadAhead::Fetch(const client::Attr& attr, const std:
     Window w;
     w.offset = offset;
     if (offset < attr.size) w.bytes.reserve(std::min(length, attr.size - offset));
-    w.status = fs_->Read(attr, path, [&](const char* bytes, size_t n) {
-      w.bytes.append(bytes, n);
-      return Status::Ok();
-    }, offset, length);
+    w.status = fs_->ReadInto(attr, path, offset, length, &w.bytes);
     if (!w.status.ok()) w.bytes.clear();
     return w;
   });

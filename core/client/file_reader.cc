@@ -100,7 +100,7 @@ Status FileReader::Finish(Window* w, std::string* out) {
     uint64_t j;
     int source;  // holder whose copy wins
   };
-  std::vector<Pending> fetch;            // winner's data not here yet
+  std::vector<Pending> fetch;  // winner's data not here yet
   std::vector<const char*> block_data(w->count, nullptr);
   std::vector<int> winner(w->count, -1);
 
@@ -116,8 +116,7 @@ Status FileReader::Finish(Window* w, std::string* out) {
     int best = -1;
     for (int h = 0; h < 2; ++h) {
       if (!usable(r[h])) continue;
-      if (best < 0 || r[h]->version > r[best]->version ||
-          (r[h]->version == r[best]->version && sent_data(h, j))) {
+      if (best < 0 || r[h]->version > r[best]->version || (r[h]->version == r[best]->version && sent_data(h, j))) {
         best = h;
       }
     }
@@ -147,8 +146,8 @@ Status FileReader::Finish(Window* w, std::string* out) {
       return "server " + std::to_string(s) + " (" + data_->endpoint(s) + "): " + what;
     };
     return DataLoss(path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +
-                    std::to_string(index * bs + BlockLength(attr_.size, bs, index)) + ") has no good copy: " +
-                    describe(0, pair.first) + "; " + describe(1, pair.second));
+                    std::to_string(index * bs + BlockLength(attr_.size, bs, index)) +
+                    ") has no good copy: " + describe(0, pair.first) + "; " + describe(1, pair.second));
   }
 
   std::vector<std::unique_ptr<Batch>> batches(attr_.stripe_width);  // fetches; own block_data
@@ -246,6 +245,14 @@ Status FileReader::Finish(Window* w, std::string* out) {
 }
 
 Status FileReader::Read(uint64_t offset, uint64_t length, const Sink& sink) {
+  return Stream(offset, length, &sink, nullptr);
+}
+
+Status FileReader::ReadInto(uint64_t offset, uint64_t length, std::string* out) {
+  return Stream(offset, length, nullptr, out);
+}
+
+Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, std::string* out) {
   if (offset >= attr_.size || length == 0) return Status::Ok();
   length = std::min(length, attr_.size - offset);
   const uint32_t bs = attr_.block_size;
@@ -267,17 +274,24 @@ Status FileReader::Read(uint64_t offset, uint64_t length, const Sink& sink) {
       windows.push_back(std::move(w));
     }
     Window* w = windows.front().get();
-    bytes.clear();
-    Status st = Finish(w, &bytes);
+    // The window's whole blocks go to `bytes`, or straight to the end of
+    // `out`; then only [from, to) of them is kept.
+    std::string* dest = out ? out : &bytes;
+    size_t mark = dest->size();
+    Status st = Finish(w, dest);
     if (!st.ok()) {
       data_->Abort();
       return st;
     }
     uint64_t wstart = w->first_block * bs;
     uint64_t from = offset > wstart ? offset - wstart : 0;
-    uint64_t to = std::min<uint64_t>(bytes.size(), end - wstart);
-    if (to > from) {
-      st = sink(bytes.data() + from, to - from);
+    uint64_t to = std::max(from, std::min<uint64_t>(dest->size() - mark, end - wstart));
+    if (out) {
+      out->resize(mark + to);
+      out->erase(mark, from);
+    } else if (to > from) {
+      st = (*sink)(bytes.data() + from, to - from);
+      bytes.clear();
       if (!st.ok()) {
         data_->Abort();
         return st;

@@ -1,7 +1,6 @@
 #include "core/client/file_system.h"
 
 #include "core/client/patch_writer.h"
-
 #include "core/common/path.h"
 #include "core/common/placement.h"
 
@@ -165,10 +164,15 @@ Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offs
   return Read(a, path, sink, offset, length);
 }
 
-Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset,
-                        uint64_t length) {
+Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
   FileReader reader(data_.get(), options_, attr, path);
   return reader.Read(offset, length, sink);
+}
+
+Status FileSystem::ReadInto(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length,
+                            std::string* out) {
+  FileReader reader(data_.get(), options_, attr, path);
+  return reader.ReadInto(offset, length, out);
 }
 
 Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
@@ -201,7 +205,8 @@ Status FileSystem::DeleteStored(uint32_t server, uint64_t fid) {
 
 Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
   const uint32_t n = attr.stripe_width;
-  if (n > data_->size() || n < 2) return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n));
+  if (n > data_->size() || n < 2)
+    return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n));
   uint64_t count = BlockCount(attr.size, attr.block_size);
   std::vector<BlockReport> out(count);
   constexpr uint64_t kWindow = 1 << 16;
@@ -244,7 +249,7 @@ Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
 }
 
 Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server, uint64_t block, uint32_t offset,
-                                               uint32_t length) {
+                                              uint32_t length) {
   if (server >= data_->size()) {
     return InvalidArgument("no data server " + std::to_string(server) + " (the cluster has " +
                            std::to_string(data_->size()) + ")");

@@ -36,8 +36,8 @@ inline const char* TypeName(const Attr& a) {
 // What one holder says of its copy of a block, without sending the data.
 struct ReplicaReport {
   uint32_t server = 0;
-  Status status;        // Ok if the server answered
-  BlockRecord record;   // state, version, crc, length when it answered
+  Status status;       // Ok if the server answered
+  BlockRecord record;  // state, version, crc, length when it answered
 };
 
 struct BlockReport {
@@ -96,6 +96,8 @@ class FileSystem {
   Status Read(const std::string& path, const Sink& sink, uint64_t offset = 0, uint64_t length = UINT64_MAX);
   Status Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset = 0,
               uint64_t length = UINT64_MAX);
+  // As Read, appending the bytes to `out`.
+  Status ReadInto(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length, std::string* out);
 
   // Every file in the namespace, with its full path in `name`, and the
   // file id counter when the listing began (ids below it were handed out).
