@@ -40,6 +40,7 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run);
 void RegisterMkdir(CLI::App& app, Globals& g, Runner& run);
 void RegisterRm(CLI::App& app, Globals& g, Runner& run);
 void RegisterMv(CLI::App& app, Globals& g, Runner& run);
+void RegisterLn(CLI::App& app, Globals& g, Runner& run);
 void RegisterStatus(CLI::App& app, Globals& g, Runner& run);
 void RegisterCorrupt(CLI::App& app, Globals& g, Runner& run);
 void RegisterFsck(CLI::App& app, Globals& g, Runner& run);

@@ -73,6 +73,7 @@ int ErrnoOf(const Status& status) {
     case Code::kPermissionDenied: return EACCES;
     case Code::kNameTooLong: return ENAMETOOLONG;
     case Code::kNoAttribute: return ENODATA;
+    case Code::kNotPermitted: return EPERM;
     case Code::kResourceExhausted: return ENOSPC;
     case Code::kDeadlineExceeded: return EIO;
     case Code::kDataLoss: return EIO;

@@ -1,5 +1,5 @@
 // FUSE callbacks on the namespace and on attributes: readdir, mkdir, rmdir,
-// unlink, rename, symlink, readlink, chmod, chown, utimens, xattrs, statfs.
+// unlink, rename, link, symlink, readlink, chmod, chown, utimens, xattrs, statfs.
 #include <linux/limits.h>
 #include <sys/xattr.h>
 
@@ -187,6 +187,12 @@ int OpUnlink(const char* path) {
   return -ErrnoOf(m->fs->Remove(path));
 }
 
+int OpLink(const char* from, const char* to) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  return -ErrnoOf(m->fs->Link(from, to).status());
+}
+
 int OpRename(const char* from, const char* to, unsigned int flags) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
@@ -258,6 +264,7 @@ void AddNamespaceOps(fuse_operations* ops) {
   ops->rmdir = OpRmdir;
   ops->unlink = OpUnlink;
   ops->rename = OpRename;
+  ops->link = OpLink;
   ops->symlink = OpSymlink;
   ops->mknod = OpMknod;
   ops->readlink = OpReadlink;

@@ -56,6 +56,7 @@ Status FileSystem::Remove(const std::string& path) {
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kUnlink, proto::PathReq{p}, &a));
   if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
+  if (a.nlink > 0) return Status::Ok();  // another hard link still names the file
   // The namespace entry is gone; the blocks go to each holder's trash now. A
   // holder that is down is left to clean up when it comes back.
   uint32_t n = std::min<uint32_t>(a.stripe_width, data_->size());
@@ -80,6 +81,14 @@ Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
   proto::Empty e;
   return meta_->Call(proto::Op::kRename, proto::RenameReq{s, d}, &e);
+}
+
+Result<Attr> FileSystem::Link(const std::string& src, const std::string& dst) {
+  DFS_ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
+  DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kLink, proto::LinkReq{s, d}, &a));
+  return a;
 }
 
 Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, uint32_t block_size,

@@ -67,6 +67,8 @@ class FileSystem {
   Status Remove(const std::string& path);  // a file
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
+  // A hard link: `dst` becomes another name of the file at `src`.
+  Result<Attr> Link(const std::string& src, const std::string& dst);
   // A symbolic link at `path` to `target` (stored as given, not checked).
   Result<Attr> Symlink(const std::string& target, const std::string& path, const NewEntry& entry = NewEntry());
   // A FIFO, device or socket (FileType 4 to 7): a namespace entry only.

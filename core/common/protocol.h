@@ -48,6 +48,7 @@ enum class Op : int {
   kListXattr = 19,
   kRemoveXattr = 20,
   kMknod = 21,
+  kLink = 22,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
@@ -219,6 +220,7 @@ struct RenameReq {
   std::string dst;
   MSGPACK_DEFINE_MAP(src, dst);
 };
+using LinkReq = RenameReq;  // {src, dst}: dst becomes a second name of src
 
 // Size moves only after the blocks are on both replicas (commit after data).
 struct CommitReq {

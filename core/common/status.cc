@@ -21,6 +21,7 @@ const char* CodeName(Code code) {
     case Code::kPermissionDenied: return "permission denied";
     case Code::kNameTooLong: return "name too long";
     case Code::kNoAttribute: return "no such attribute";
+    case Code::kNotPermitted: return "operation not permitted";
   }
   return "unknown";
 }

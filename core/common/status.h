@@ -28,6 +28,7 @@ enum class Code : int {
   kPermissionDenied = 14,
   kNameTooLong = 15,        // a name or path over NAME_MAX / PATH_MAX
   kNoAttribute = 16,        // no such extended attribute
+  kNotPermitted = 17,       // not allowed for this kind of entry (EPERM)
 };
 
 const char* CodeName(Code code);

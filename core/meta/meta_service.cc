@@ -117,6 +117,12 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
         return proto::Empty{};
       });
+    case Op::kLink:
+      return Serve<proto::LinkReq>(h, [&](const proto::LinkReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
+        DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
+        return store_->Link(src, dst);
+      });
     case Op::kOpenWrite:
       return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));

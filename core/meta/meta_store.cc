@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS deleted(
   fid INTEGER PRIMARY KEY, seed INTEGER, stripe INTEGER, block_size INTEGER, deleted_ns INTEGER);
 CREATE TABLE IF NOT EXISTS xattrs(
   fid INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY(fid, name));
+CREATE TABLE IF NOT EXISTS dentries(
+  parent INTEGER NOT NULL, name TEXT NOT NULL, fid INTEGER NOT NULL, PRIMARY KEY(parent, name));
+CREATE INDEX IF NOT EXISTS dentries_by_fid ON dentries(fid);
 )sql";
 
 const char* kUpgradeToV2 = R"sql(
@@ -54,9 +57,22 @@ ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
 UPDATE inodes SET atime_ns = mtime_ns;
 )sql";
 
+// Version 3: names live in dentries, so a file may have several (hard
+// links). inodes.parent and inodes.name stay as one of the inode's names.
+const char* kUpgradeToV3 = R"sql(
+CREATE TABLE dentries(
+  parent INTEGER NOT NULL, name TEXT NOT NULL, fid INTEGER NOT NULL, PRIMARY KEY(parent, name));
+INSERT INTO dentries(parent, name, fid) SELECT parent, name, fid FROM inodes WHERE fid != 1;
+)sql";
+
 const char* kColumns =
     "fid, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, seed, stripe, block_size, "
     "generation, truncate_generation, atime_ns, target, rdev";
+// The same, for an entry found by name: the name is the dentry's.
+const char* kEntryColumns =
+    "i.fid, d.name, i.type, i.mode, i.uid, i.gid, i.size, i.mtime_ns, i.ctime_ns, i.nlink, i.seed, i.stripe, "
+    "i.block_size, i.generation, i.truncate_generation, i.atime_ns, i.target, i.rdev "
+    "FROM dentries d JOIN inodes i ON i.fid = d.fid";
 
 Attr ReadAttr(Stmt& s) {
   sqlite3_stmt* r = s.get();
@@ -144,10 +160,12 @@ Status MetaStore::Init() {
   }
   {
     Stmt s(Prepare("SELECT 1 FROM sqlite_master WHERE name = 'inodes'"));
-    if (s.Step() == SQLITE_ROW && version < 2) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV2));
+    bool existing = s.Step() == SQLITE_ROW;
+    if (existing && version < 2) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV2));
+    if (existing && version < 3) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV3));
   }
   DFS_RETURN_IF_ERROR(Exec(kSchema));
-  DFS_RETURN_IF_ERROR(Exec("PRAGMA user_version = 2"));
+  DFS_RETURN_IF_ERROR(Exec("PRAGMA user_version = 3"));
 
   auto get = [&](const std::string& key) -> std::string {
     Stmt s(Prepare("SELECT value FROM config WHERE key = ?"));
@@ -225,7 +243,15 @@ Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a
   s.Bind(12, static_cast<int64_t>(a.placement_seed)).Bind(13, a.stripe_width).Bind(14, a.block_size);
   s.Bind(15, a.generation).Bind(16, a.truncate_generation).Bind(17, a.atime_ns).Bind(18, a.target);
   s.Bind(19, static_cast<int64_t>(a.rdev));
-  return s.Run("insert inode " + name);
+  DFS_RETURN_IF_ERROR(s.Run("insert inode " + name));
+  if (a.fid == kRootFid) return Status::Ok();  // the root has no name
+  return InsertName(parent, name, a.fid);
+}
+
+Status MetaStore::InsertName(uint64_t parent, const std::string& name, uint64_t fid) {
+  Stmt d(Prepare("INSERT INTO dentries(parent, name, fid) VALUES (?, ?, ?)"));
+  d.Bind(1, parent).Bind(2, name).Bind(3, fid);
+  return d.Run("insert entry " + name);
 }
 
 Status MetaStore::TouchDir(uint64_t fid, int links) {
@@ -256,10 +282,33 @@ Status MetaStore::InsertChild(const Attr& parent, const std::string& name, Attr*
   return TouchDir(parent.fid, IsDir(*a) ? 1 : 0);
 }
 
+Status MetaStore::RemoveName(uint64_t parent, const std::string& name, Attr* a) {
+  Stmt d(Prepare("DELETE FROM dentries WHERE parent = ? AND name = ?"));
+  d.Bind(1, parent).Bind(2, name);
+  DFS_RETURN_IF_ERROR(d.Run("remove entry " + name));
+  if (IsDir(*a) || a->nlink <= 1) {
+    a->nlink = 0;
+    return DeleteInode(*a);
+  }
+  // Other names are left: one fewer link, and the inode's own name is
+  // one of those left.
+  a->nlink -= 1;
+  a->ctime_ns = NowNs();
+  Stmt s(Prepare(
+      "UPDATE inodes SET nlink = nlink - 1, ctime_ns = ?1, "
+      "parent = (SELECT parent FROM dentries WHERE fid = ?2 ORDER BY parent, name LIMIT 1), "
+      "name = (SELECT name FROM dentries WHERE fid = ?2 ORDER BY parent, name LIMIT 1) WHERE fid = ?2"));
+  s.Bind(1, a->ctime_ns).Bind(2, a->fid);
+  return s.Run("unlink " + name);
+}
+
 Status MetaStore::DeleteInode(const Attr& a) {
   Stmt del(Prepare("DELETE FROM inodes WHERE fid = ?"));
   del.Bind(1, a.fid);
   DFS_RETURN_IF_ERROR(del.Run("delete " + a.name));
+  Stmt names(Prepare("DELETE FROM dentries WHERE fid = ?"));
+  names.Bind(1, a.fid);
+  DFS_RETURN_IF_ERROR(names.Run("delete the entries of " + a.name));
   Stmt xattrs(Prepare("DELETE FROM xattrs WHERE fid = ?"));
   xattrs.Bind(1, a.fid);
   DFS_RETURN_IF_ERROR(xattrs.Run("delete the attributes of " + a.name));
@@ -271,7 +320,7 @@ Status MetaStore::DeleteInode(const Attr& a) {
 }
 
 Result<Attr> MetaStore::Child(uint64_t parent, const std::string& name) {
-  static const std::string sql = std::string("SELECT ") + kColumns + " FROM inodes WHERE parent = ? AND name = ?";
+  static const std::string sql = std::string("SELECT ") + kEntryColumns + " WHERE d.parent = ? AND d.name = ?";
   Stmt s(Prepare(sql.c_str()));
   s.Bind(1, parent).Bind(2, name);
   if (s.Step() != SQLITE_ROW) return NotFound(name);
@@ -457,8 +506,8 @@ Result<proto::ReaddirRsp> MetaStore::Readdir(const std::string& path, const std:
     return rsp;
   }
   limit = std::min<uint32_t>(std::max<uint32_t>(limit, 1), 10000);
-  static const std::string sql = std::string("SELECT ") + kColumns +
-                                 " FROM inodes WHERE parent = ? AND name > ? ORDER BY name LIMIT ?";
+  static const std::string sql =
+      std::string("SELECT ") + kEntryColumns + " WHERE d.parent = ? AND d.name > ? ORDER BY d.name LIMIT ?";
   Stmt s(Prepare(sql.c_str()));
   s.Bind(1, dir.fid).Bind(2, after).Bind(3, limit + 1);
   while (s.Step() == SQLITE_ROW) rsp.entries.push_back(ReadAttr(s));
@@ -469,12 +518,29 @@ Result<proto::ReaddirRsp> MetaStore::Readdir(const std::string& path, const std:
   return rsp;
 }
 
+Result<Attr> MetaStore::Link(const std::string& src, const std::string& dst) {
+  DFS_ASSIGN_OR_RETURN(Attr a, Resolve(src));
+  if (IsDir(a)) return Status(Code::kNotPermitted, src + ": is a directory (no hard links to directories)");
+  Txn txn(db_);
+  DFS_ASSIGN_OR_RETURN(Attr parent, ParentForNew(dst));
+  DFS_RETURN_IF_ERROR(InsertName(parent.fid, BaseName(dst), a.fid));
+  a.nlink += 1;
+  a.ctime_ns = NowNs();
+  Stmt s(Prepare("UPDATE inodes SET nlink = nlink + 1, ctime_ns = ? WHERE fid = ?"));
+  s.Bind(1, a.ctime_ns).Bind(2, a.fid);
+  DFS_RETURN_IF_ERROR(s.Run("link " + src));
+  DFS_RETURN_IF_ERROR(TouchDir(parent.fid));
+  DFS_RETURN_IF_ERROR(txn.Commit());
+  a.name = BaseName(dst);
+  return a;
+}
+
 Result<Attr> MetaStore::Unlink(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
   if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
   DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
   Txn txn(db_);
-  DFS_RETURN_IF_ERROR(DeleteInode(a));
+  DFS_RETURN_IF_ERROR(RemoveName(parent.fid, BaseName(path), &a));
   DFS_RETURN_IF_ERROR(TouchDir(parent.fid));
   DFS_RETURN_IF_ERROR(txn.Commit());
   return a;
@@ -487,11 +553,11 @@ Status MetaStore::Rmdir(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
   Txn txn(db_);
   {
-    Stmt s(Prepare("SELECT 1 FROM inodes WHERE parent = ? LIMIT 1"));
+    Stmt s(Prepare("SELECT 1 FROM dentries WHERE parent = ? LIMIT 1"));
     s.Bind(1, a.fid);
     if (s.Step() == SQLITE_ROW) return Status(Code::kNotEmpty, path + ": directory not empty");
   }
-  DFS_RETURN_IF_ERROR(DeleteInode(a));
+  DFS_RETURN_IF_ERROR(RemoveName(parent.fid, BaseName(path), &a));
   DFS_RETURN_IF_ERROR(TouchDir(parent.fid, -1));
   return txn.Commit();
 }
@@ -510,21 +576,29 @@ Status MetaStore::Rename(const std::string& src, const std::string& dst) {
   int moved_dir = IsDir(from) ? 1 : 0;
   int replaced_dir = 0;
   auto existing = Child(to_parent.fid, BaseName(dst));
+  if (existing.ok() && existing->fid == from.fid) return Status::Ok();  // two links to one file: nothing to do
   if (existing.ok()) {
     if (IsDir(*existing)) {
       if (!IsDir(from)) return Status(Code::kIsADirectory, dst + ": is a directory");
-      Stmt s(Prepare("SELECT 1 FROM inodes WHERE parent = ? LIMIT 1"));
+      Stmt s(Prepare("SELECT 1 FROM dentries WHERE parent = ? LIMIT 1"));
       s.Bind(1, existing->fid);
       if (s.Step() == SQLITE_ROW) return Status(Code::kNotEmpty, dst + ": directory not empty");
       replaced_dir = 1;
     } else if (IsDir(from)) {
       return Status(Code::kNotADirectory, dst + ": not a directory");
     }
-    DFS_RETURN_IF_ERROR(DeleteInode(*existing));
+    DFS_RETURN_IF_ERROR(RemoveName(to_parent.fid, BaseName(dst), &*existing));
   }
-  Stmt mv(Prepare("UPDATE inodes SET parent = ?, name = ?, ctime_ns = ? WHERE fid = ?"));
-  mv.Bind(1, to_parent.fid).Bind(2, BaseName(dst)).Bind(3, NowNs()).Bind(4, from.fid);
+  Stmt mv(Prepare("UPDATE dentries SET parent = ?, name = ? WHERE parent = ? AND name = ?"));
+  mv.Bind(1, to_parent.fid).Bind(2, BaseName(dst)).Bind(3, from_parent.fid).Bind(4, BaseName(src));
   DFS_RETURN_IF_ERROR(mv.Run("rename " + src));
+  // The inode's own name follows if it was this one.
+  Stmt own(Prepare(
+      "UPDATE inodes SET parent = CASE WHEN parent = ?1 AND name = ?2 THEN ?3 ELSE parent END, "
+      "name = CASE WHEN parent = ?1 AND name = ?2 THEN ?4 ELSE name END, ctime_ns = ?5 WHERE fid = ?6"));
+  own.Bind(1, from_parent.fid).Bind(2, BaseName(src)).Bind(3, to_parent.fid).Bind(4, BaseName(dst));
+  own.Bind(5, NowNs()).Bind(6, from.fid);
+  DFS_RETURN_IF_ERROR(own.Run("rename " + src));
   if (from_parent.fid == to_parent.fid) {
     DFS_RETURN_IF_ERROR(TouchDir(to_parent.fid, -replaced_dir));
   } else {

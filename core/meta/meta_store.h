@@ -52,6 +52,10 @@ class MetaStore {
   Result<std::vector<std::string>> ListXattr(const std::string& path);
   Status RemoveXattr(const std::string& path, const std::string& name);
   Result<proto::ReaddirRsp> Readdir(const std::string& path, const std::string& after, uint32_t limit);
+  // A hard link: `dst` names the file at `src` too.
+  Result<Attr> Link(const std::string& src, const std::string& dst);
+  // Removes a name; the Attr returned has the links left in nlink (0: the
+  // file is gone and its blocks may be deleted).
   Result<Attr> Unlink(const std::string& path);
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
@@ -80,6 +84,10 @@ class MetaStore {
   // link count, for a directory). Sets fid, times and inherited group.
   Status InsertChild(const Attr& parent, const std::string& name, Attr* attr);
   Status Insert(uint64_t parent, const std::string& name, const Attr& attr);
+  Status InsertName(uint64_t parent, const std::string& name, uint64_t fid);
+  // Removes the entry `name` of `parent`, which names `attr`: the inode goes
+  // with its last name (attr->nlink is then 0), else loses one link.
+  Status RemoveName(uint64_t parent, const std::string& name, Attr* attr);
   // Removes an inode and its xattrs; a file's blocks are recorded as deleted.
   Status DeleteInode(const Attr& attr);
   // A directory's entries changed: mtime and ctime move, nlink by `links`.

@@ -337,7 +337,7 @@ TEST_CASE("close flushes every server written since the last flush, also after a
   CHECK(ReadAll(m.Path("/f")) == data);
 }
 
-TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse]") {
+TEST_CASE("chmod, chown, utimens, symlinks, hard links and xattrs through the mount", "[fuse]") {
   if (Skipped()) return;
   Cluster c(2);
   REQUIRE(chmod(c.dir().c_str(), 0755) == 0);  // other users must reach the mount point
@@ -442,6 +442,34 @@ TEST_CASE("chmod, chown, utimens, symlinks and xattrs through the mount", "[fuse
     CHECK(cat.err.find("symbolic link") != std::string::npos);
     REQUIRE(unlink(m.Path("/l").c_str()) == 0);
     CHECK(ReadAll(f) == "data");  // the target stays
+  }
+
+  SECTION("hard links: one file, two names, data kept until the last goes") {
+    std::string g = m.Path("/g");
+    REQUIRE(link(f.c_str(), g.c_str()) == 0);
+    struct stat sg;
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    REQUIRE(stat(g.c_str(), &sg) == 0);
+    CHECK(st.st_ino == sg.st_ino);
+    CHECK(st.st_nlink == 2);
+    { std::ofstream(g, std::ios::app) << "+more"; }  // written through one name
+    CHECK(ReadAll(f) == "data+more");                // read through the other
+    CHECK(c.Dfs({"cat", "/f"}).out == "data+more");
+    errno = 0;
+    CHECK(link(f.c_str(), g.c_str()) != 0);
+    CHECK(errno == EEXIST);
+    REQUIRE(mkdir(m.Path("/dir").c_str(), 0755) == 0);
+    errno = 0;
+    CHECK(link(m.Path("/dir").c_str(), m.Path("/dir2").c_str()) != 0);
+    CHECK(errno == EPERM);
+    // rename onto another name of the same file does nothing (POSIX).
+    REQUIRE(rename(f.c_str(), g.c_str()) == 0);
+    CHECK(stat(f.c_str(), &st) == 0);
+    REQUIRE(unlink(f.c_str()) == 0);
+    REQUIRE(stat(g.c_str(), &sg) == 0);
+    CHECK(sg.st_nlink == 1);
+    CHECK(ReadAll(g) == "data+more");
+    CHECK(c.Dfs({"cat", "/g"}).out == "data+more");
   }
 
   SECTION("extended attributes: set, get, list, remove, create and replace flags") {

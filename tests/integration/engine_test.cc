@@ -172,6 +172,22 @@ TEST_CASE("namespace commands behave like their coreutils cousins", "[integratio
     CHECK(c.Dfs({"cat", "/g"}).out == a);
     CHECK(c.Dfs({"cat", "/d/f"}).code != 0);
   }
+  SECTION("ln gives a file a second name; its blocks go only with the last name") {
+    REQUIRE(c.Dfs({"cp", local, "dfs:/f"}).code == 0);
+    REQUIRE(c.Dfs({"ln", "/f", "/d"}).code == 0);  // into a directory, as ln does
+    uint64_t fid = JsonNumber(c.Dfs({"stat", "--json", "/f"}).out, "file_id");
+    CHECK(JsonNumber(c.Dfs({"stat", "--json", "/d/f"}).out, "file_id") == fid);
+    CHECK(JsonNumber(c.Dfs({"stat", "--json", "/d/f"}).out, "nlink") == 2);
+    CHECK(c.Dfs({"ln", "/d", "/e"}).code != 0);  // not a directory
+    CHECK(c.Dfs({"ln", "/f", "/d/f"}).code != 0);  // the name is taken
+    std::string trashed = c.dir() + "/data0/trash/" + std::to_string(fid) + ".dat";
+    REQUIRE(c.Dfs({"rm", "/f"}).code == 0);
+    CHECK(c.Dfs({"cat", "/d/f"}).out == a);
+    CHECK(c.Dfs({"fsck"}).code == 0);  // every block still on both servers
+    CHECK_FALSE(std::filesystem::exists(trashed));
+    REQUIRE(c.Dfs({"rm", "/d/f"}).code == 0);
+    CHECK(std::filesystem::exists(trashed));
+  }
   SECTION("rm needs -r for directories; -f ignores missing files") {
     REQUIRE(c.Dfs({"cp", local, "dfs:/d/x"}).code == 0);
     CHECK(c.Dfs({"rm", "/d"}).code != 0);

@@ -1,3 +1,5 @@
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 
 #include "core/common/placement.h"
@@ -280,4 +282,126 @@ TEST_CASE("special files keep their type and device number", "[unit]") {
   req.type = static_cast<int>(proto::FileType::kFile);
   CHECK(store->Mknod(req).status().code() == Code::kInvalidArgument);
   CHECK(store->OpenWrite("/dev0").status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("hard links: one file under two names until the last goes", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store->Mkdir(Dir("/d", false)).ok());
+  auto a = store->Create(File("/a", 0, false));
+  REQUIRE(a.ok());
+  auto linked = store->Link("/a", "/d/b");
+  REQUIRE(linked.ok());
+  CHECK(linked->fid == a->fid);
+  CHECK(linked->nlink == 2);
+  CHECK(store->Lookup("/a")->nlink == 2);
+  CHECK(store->Lookup("/d/b")->fid == a->fid);
+  auto listing = store->Readdir("/d", "", 10);
+  REQUIRE(listing.ok());
+  REQUIRE(listing->entries.size() == 1);
+  CHECK(listing->entries[0].name == "b");
+  CHECK(listing->entries[0].fid == a->fid);
+
+  CHECK(store->Link("/d", "/e").status().code() == Code::kNotPermitted);
+  CHECK(store->Link("/a", "/d/b").status().code() == Code::kAlreadyExists);
+  CHECK(store->Link("/nope", "/x").status().code() == Code::kNotFound);
+
+  // Renaming one name onto another name of the same file changes nothing.
+  REQUIRE(store->Rename("/a", "/d/b").ok());
+  CHECK(store->Lookup("/a").ok());
+  CHECK(store->Lookup("/d/b").ok());
+
+  // The first name goes: the file stays under the other, with its data.
+  auto gone = store->Unlink("/a");
+  REQUIRE(gone.ok());
+  CHECK(gone->nlink == 1);
+  auto b = store->Lookup("/d/b");
+  REQUIRE(b.ok());
+  CHECK(b->nlink == 1);
+  auto files = store->ListFiles(0, 10);
+  REQUIRE(files.ok());
+  REQUIRE(files->files.size() == 1);
+  CHECK(files->files[0].name == "/d/b");  // its path is the name left
+
+  // A name can be taken again while the file lives on under another.
+  REQUIRE(store->Create(File("/a", 0, false)).ok());
+  CHECK(store->Lookup("/a")->fid != a->fid);
+
+  // Renaming the last name keeps the file; unlinking it ends it.
+  REQUIRE(store->Rename("/d/b", "/c").ok());
+  CHECK(store->ListFiles(0, 10)->files.size() == 2);
+  auto last = store->Unlink("/c");
+  REQUIRE(last.ok());
+  CHECK(last->nlink == 0);
+  CHECK(store->Lookup("/c").status().code() == Code::kNotFound);
+  CHECK(store->ListFiles(0, 10)->files.size() == 1);
+}
+
+TEST_CASE("rename over another name of a linked file drops one link", "[unit]") {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto a = store->Create(File("/a", 0, false));
+  auto c = store->Create(File("/c", 0, false));
+  REQUIRE(store->Link("/a", "/b").ok());
+  REQUIRE(store->Rename("/c", "/a").ok());  // /a named the linked file
+  CHECK(store->Lookup("/a")->fid == c->fid);
+  auto b = store->Lookup("/b");
+  REQUIRE(b.ok());
+  CHECK(b->fid == a->fid);
+  CHECK(b->nlink == 1);
+  // The links survive a reopen.
+  store.reset();
+  store = OpenStore(dir.path());
+  CHECK(store->Lookup("/b")->fid == a->fid);
+  CHECK(store->Lookup("/a")->fid == c->fid);
+}
+
+TEST_CASE("a version 2 store is upgraded to named entries", "[unit]") {
+  testing::TempDir dir;
+  {
+    // The tables as version 2 made them, with a directory and a file in it.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() + "/meta.db").c_str(), &db) == SQLITE_OK);
+    const char* v2 = R"sql(
+      CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE servers(idx INTEGER PRIMARY KEY, endpoint TEXT NOT NULL);
+      CREATE TABLE inodes(fid INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL,
+        type INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL DEFAULT 0,
+        gid INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL, nlink INTEGER NOT NULL DEFAULT 1, seed INTEGER NOT NULL DEFAULT 0,
+        stripe INTEGER NOT NULL DEFAULT 0, block_size INTEGER NOT NULL DEFAULT 0,
+        generation INTEGER NOT NULL DEFAULT 0, truncate_generation INTEGER NOT NULL DEFAULT 0,
+        atime_ns INTEGER NOT NULL DEFAULT 0, target TEXT NOT NULL DEFAULT '',
+        rdev INTEGER NOT NULL DEFAULT 0, UNIQUE(parent, name));
+      CREATE TABLE deleted(fid INTEGER PRIMARY KEY, seed INTEGER, stripe INTEGER, block_size INTEGER,
+        deleted_ns INTEGER);
+      CREATE TABLE xattrs(fid INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
+        PRIMARY KEY(fid, name));
+      INSERT INTO config VALUES ('cluster_id', 'old'), ('next_fid', '4'), ('next_generation', '2');
+      INSERT INTO servers VALUES (0, 'tcp://a:1'), (1, 'tcp://a:2');
+      INSERT INTO inodes(fid, parent, name, type, mode, mtime_ns, ctime_ns, nlink)
+        VALUES (1, 0, '', 2, 493, 1, 1, 3);
+      INSERT INTO inodes(fid, parent, name, type, mode, mtime_ns, ctime_ns, nlink)
+        VALUES (2, 1, 'd', 2, 493, 1, 1, 2);
+      INSERT INTO inodes(fid, parent, name, type, mode, size, mtime_ns, ctime_ns, seed, stripe,
+        block_size, generation) VALUES (3, 2, 'f', 1, 420, 5, 1, 1, 7, 2, 512, 1);
+      PRAGMA user_version = 2;
+    )sql";
+    REQUIRE(sqlite3_exec(db, v2, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto opened = MetaStore::Open(dir.path());
+  REQUIRE(opened.ok());
+  auto& store = *opened;
+  auto f = store->Lookup("/d/f");
+  REQUIRE(f.ok());
+  CHECK(f->fid == 3);
+  CHECK(f->size == 5);
+  auto listing = store->Readdir("/d", "", 10);
+  REQUIRE(listing.ok());
+  REQUIRE(listing->entries.size() == 1);
+  CHECK(listing->entries[0].name == "f");
+  REQUIRE(store->Link("/d/f", "/g").ok());
+  CHECK(store->Lookup("/g")->nlink == 2);
+  CHECK(store->Rmdir("/d").code() == Code::kNotEmpty);
 }
