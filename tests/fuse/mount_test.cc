@@ -273,6 +273,20 @@ TEST_CASE("random-offset writes, truncates and mmap through the mount match a lo
     CHECK(c.Dfs({"cat", "/rw"}).out == model);
     CHECK(c.Dfs({"fsck"}).code == 0);  // the reads repaired every corrupted copy
   }
+  SECTION("with a data server killed -9 in the middle and restarted") {
+    std::string model = RandomWorkload(m.Path("/rw"), 3, 300, [&](int op) {
+      if (op != 120) return;
+      c.KillDataAndRestartAfter(1, 4);  // writes and fsyncs wait for it meanwhile
+    });
+    c.WaitUntilUp();
+    c.WaitUntilRebuilt();
+    std::string log = c.ReadLocal(c.dir() + "/mount.log");
+    INFO("mount log: " << log);
+    CHECK_THAT(log, Catch::Contains("waiting for data server 1"));  // the kill was felt
+    CHECK(ReadAll(m.Path("/rw")) == model);
+    CHECK(c.Dfs({"cat", "/rw"}).out == model);
+    CHECK(c.Dfs({"fsck"}).code == 0);
+  }
 }
 
 namespace {

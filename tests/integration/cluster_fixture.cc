@@ -153,10 +153,21 @@ std::string Cluster::data_endpoint(int i) const { return "tcp://127.0.0.1:" + st
 pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s) {
   std::vector<std::string> argv = {DfsBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
+  // A delayed child first closes what it inherited, and says so: a file open
+  // in a FUSE mount, written and not yet flushed, would otherwise be flushed
+  // only at its exec, and that flush waits for the very server it starts.
+  int closed[2] = {-1, -1};
+  if (delay_s > 0) REQUIRE(pipe(closed) == 0);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    if (delay_s > 0) usleep(static_cast<useconds_t>(delay_s * 1e6));
+    if (delay_s > 0) {
+      close_range(3, closed[1] - 1, 0);
+      close_range(closed[1] + 1, ~0U, 0);
+      (void)!write(closed[1], "c", 1);
+      close(closed[1]);
+      usleep(static_cast<useconds_t>(delay_s * 1e6));
+    }
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -166,6 +177,12 @@ pid_t Cluster::Spawn(const std::vector<std::string>& args, const std::string& lo
     a.push_back(nullptr);
     execvp(a[0], a.data());
     _exit(127);
+  }
+  if (delay_s > 0) {
+    close(closed[1]);
+    char c;
+    (void)!read(closed[0], &c, 1);
+    close(closed[0]);
   }
   return pid;
 }
@@ -202,6 +219,12 @@ void Cluster::StartDataAfter(int i, double seconds) {
 }
 
 void Cluster::KillData(int i) { Kill(data_pids_[i], SIGKILL); }
+
+void Cluster::KillDataAndRestartAfter(int i, double seconds) {
+  pid_t running = data_pids_[i];
+  StartDataAfter(i, seconds);
+  Kill(running, SIGKILL);
+}
 void Cluster::StopData(int i) { Kill(data_pids_[i], SIGTERM); }
 
 void Cluster::WipeData(int i) {

@@ -56,6 +56,9 @@ class Cluster {
   // for that very server (the child's close would wait behind it).
   void StartDataAfter(int i, double seconds);
   void KillData(int i);  // kill -9
+  // kill -9 of data server i, and a restart `seconds` later from a process
+  // forked before the kill (see Spawn: it may have to flush a mount's file).
+  void KillDataAndRestartAfter(int i, double seconds);
   void StopData(int i);  // SIGTERM, wait
   void WipeData(int i);  // rm -rf its directory (server must be stopped)
   // The holders of each block of `path`, from dfs stat --blocks --json.
