@@ -77,7 +77,7 @@ TEST_CASE("a data directory of another cluster is refused", "[integration]") {
   a.StopData(0);
   // Server 0 of cluster b started on cluster a's directory for server 0.
   auto r = dfs::testing::Run({dfs::testing::DfsBinary(), "--meta", b.meta_endpoint(), "data", "--index", "0", "--dir",
-                              a.dir() + "/data0", "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePort())},
+                              a.dir() + "/data0", "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
                              "", 20);
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Catch::Contains("refusing"));

@@ -99,16 +99,23 @@ CommandResult Run(const std::vector<std::string>& argv, const std::string& input
   return r;
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+// `n` distinct free loopback ports: each socket stays bound until all are
+// picked, or the kernel may hand out one port twice.
+std::vector<int> FreePorts(int n) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    fds.push_back(fd);
+    ports.push_back(ntohs(addr.sin_port));
+  }
+  for (int fd : fds) close(fd);
+  return ports;
 }
 
 std::string RandomBytes(size_t n, uint32_t seed) {
@@ -126,8 +133,9 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args) : meta_args_(meta_args) {
   char tmpl[] = "/tmp/dfs-cluster-XXXXXX";
   dir_ = mkdtemp(tmpl);
-  meta_port_ = FreePort();
-  for (int i = 0; i < data_servers; ++i) data_ports_.push_back(FreePort());
+  std::vector<int> ports = FreePorts(data_servers + 1);
+  meta_port_ = ports[0];
+  data_ports_.assign(ports.begin() + 1, ports.end());
   data_pids_.assign(data_servers, 0);
   try {
     StartMeta();

@@ -24,7 +24,8 @@ CommandResult Run(const std::vector<std::string>& argv, const std::string& input
 // Path of the dfs binary under test (env DFS_BIN).
 std::string DfsBinary();
 
-int FreePort();
+// `n` distinct free loopback ports (free when picked).
+std::vector<int> FreePorts(int n);
 
 // Random bytes, reproducible from the seed.
 std::string RandomBytes(size_t n, uint32_t seed);
