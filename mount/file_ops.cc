@@ -215,10 +215,11 @@ int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
   DropReadAheadOf(m, f->fid);
   Status st;
   if (f->writer && static_cast<uint64_t>(offset) != f->written) st = UsePatch(m, f);
-  if (st.ok() && f->patch)
+  if (st.ok() && f->patch) {
     st = f->patch->Write(static_cast<uint64_t>(offset), buf, size);
-  else if (st.ok())
+  } else if (st.ok()) {
     st = f->writer->Write(buf, size);
+  }
   if (!st.ok()) {
     fprintf(stderr, "dfs mount: write to %s failed: %s\n", f->path.c_str(), st.message().c_str());
     f->error = st;

@@ -277,6 +277,7 @@ Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, st
     // The window's whole blocks go to `bytes`, or straight to the end of
     // `out`; then only [from, to) of them is kept.
     std::string* dest = out ? out : &bytes;
+    if (!out) bytes.clear();
     size_t mark = dest->size();
     Status st = Finish(w, dest);
     if (!st.ok()) {
@@ -291,7 +292,6 @@ Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, st
       out->erase(mark, from);
     } else if (to > from) {
       st = (*sink)(bytes.data() + from, to - from);
-      bytes.clear();
       if (!st.ok()) {
         data_->Abort();
         return st;
