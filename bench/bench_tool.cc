@@ -2,9 +2,14 @@
 //   bench_tool tcp [MiB]         loopback TCP throughput, MB/s
 //   bench_tool run CMD ARGS...   runs a command; prints "SECONDS MAX_RSS_KIB"
 //                                (stdout of the command goes to /dev/null)
+//   bench_tool fresh [MiB]       first touch of new memory, MB/s: what filling
+//                                new page cache costs (a read through the mount
+//                                fills 1 GiB of it; on a VM that returned its
+//                                free pages to the host, much)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -62,6 +67,21 @@ int Tcp(size_t mib) {
   return 0;
 }
 
+int Fresh(size_t mib) {
+  size_t bytes = mib << 20;
+  auto start = Clock::now();
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    perror("bench_tool fresh: mmap");
+    return 1;
+  }
+  for (size_t off = 0; off < bytes; off += 4096) static_cast<volatile char*>(p)[off] = 1;
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  munmap(p, bytes);
+  printf("%.0f\n", bytes / secs / 1e6);
+  return 0;
+}
+
 int Run(char** argv) {
   auto start = Clock::now();
   pid_t pid = fork();
@@ -84,6 +104,7 @@ int Run(char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "tcp") == 0) return Tcp(argc >= 3 ? std::strtoul(argv[2], nullptr, 10) : 2048);
   if (argc >= 3 && strcmp(argv[1], "run") == 0) return Run(argv + 2);
-  fprintf(stderr, "usage: bench_tool tcp [MiB] | bench_tool run CMD ARGS...\n");
+  if (argc >= 2 && strcmp(argv[1], "fresh") == 0) return Fresh(argc >= 3 ? std::strtoul(argv[2], nullptr, 10) : 1024);
+  fprintf(stderr, "usage: bench_tool tcp [MiB] | bench_tool run CMD ARGS... | bench_tool fresh [MiB]\n");
   return 2;
 }

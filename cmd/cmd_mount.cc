@@ -38,6 +38,10 @@ Status RunMountCmd(const Globals& g, const MountFlags& f) {
         }
         continue;
       }
+      if (opt == "direct_read") {
+        o.direct_read = true;
+        continue;
+      }
       o.fuse_opts.push_back(opt);
     }
   }
@@ -52,7 +56,7 @@ void RegisterMount(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("MOUNTPOINT", f->mountpoint, "An existing empty directory")->required();
   sub->add_flag("-f,--foreground", f->foreground, "Stay in the foreground");
   sub->add_option("--log", f->log, "File for a background mount's messages (waits, repairs, errors)");
-  sub->add_option("-o", f->options, "Mount options, comma separated (timeout=SECONDS, allow_other, ...)");
+  sub->add_option("-o", f->options, "Mount options, comma separated (timeout=SECONDS, direct_read, allow_other, ...)");
   sub->callback([&run, &g, f] { run = [&g, f]() { return RunMountCmd(g, *f); }; });
 
   auto* um = AddSubcommand(app, "umount", "Unmount a dfs mount (dirty data is flushed first)");

@@ -109,6 +109,7 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   if (client::IsDirectory(*a)) return -EISDIR;
   fi->keep_cache = 0;  // close-to-open: what others wrote is read afresh
   bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (m->direct_read && !writing) fi->direct_io = 1;
   OpenFile* open = m->FileOf(a->fid);
   if (writing && ((fi->flags & O_TRUNC) || (a->size == 0 && !open))) {
     return OpenTruncated(m, path, fi, EntryOf(a->mode));

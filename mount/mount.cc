@@ -86,6 +86,7 @@ Status RunMount(const MountOptions& options) {
   Mounted m;
   m.options.meta = options.meta;
   m.options.write_timeout_s = options.write_timeout_s;
+  m.direct_read = options.direct_read;
   m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };
   DFS_RETURN_IF_ERROR(CheckCluster(m.options));
 

@@ -15,6 +15,11 @@ struct MountOptions {
   std::string meta;
   bool foreground = false;
   double write_timeout_s = 0;          // 0: close/flush/fsync wait forever (R10)
+  // Read-only opens bypass the kernel's page cache (FUSE direct_io): no new
+  // page cache to fill, so streaming reads run at the engine's speed; a
+  // MAP_SHARED mmap of such an open fails with ENODEV (MAP_PRIVATE and exec
+  // work). As MooseFS's mfscachemode=DIRECT.
+  bool direct_read = false;
   std::vector<std::string> fuse_opts;  // -o values passed to libfuse
   std::string log;                     // where a background mount writes its messages
 };

@@ -65,6 +65,7 @@ struct Handle {
 
 struct Mounted {
   client::ClientOptions options;
+  bool direct_read = false;  // MountOptions::direct_read
   std::unique_ptr<client::FileSystem> fs;
   std::unique_ptr<ReadAhead> read_ahead;
   // Held by every callback; lock order: only this one.
