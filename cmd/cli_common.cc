@@ -1,9 +1,31 @@
 #include "cmd/cli_common.h"
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 
 namespace dfs::cmd {
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+void OnInterrupt(int sig) {
+  interrupted = true;
+  signal(sig, SIG_DFL);  // a second Ctrl-C kills at once
+}
+
+}  // namespace
+
+void CatchInterrupts() {
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool Interrupted() { return interrupted.load(); }
 
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description) {
   CLI::App* sub = app.add_subcommand(name, description);
@@ -17,6 +39,7 @@ client::ClientOptions MakeOptions(const Globals& g) {
   o.meta = g.meta;
   o.write_timeout_s = g.timeout;
   o.verbose = g.verbose;
+  o.cancel = &interrupted;
   bool quiet = g.quiet;
   o.notice = [quiet](const std::string& message) {
     if (!quiet) fprintf(stderr, "dfs: %s\n", message.c_str());

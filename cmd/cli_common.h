@@ -49,6 +49,11 @@ void RegisterMount(CLI::App& app, Globals& g, Runner& run);  // mount and umount
 // Adds a subcommand with the house conventions (--help only; -h is free).
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& description);
 
+// From now on SIGINT and SIGTERM stop block transfers (Cancelled) instead of
+// killing the process, so a command can clean up; a second one kills.
+void CatchInterrupts();
+bool Interrupted();
+
 client::ClientOptions MakeOptions(const Globals& g);
 Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g);
 

@@ -1,6 +1,12 @@
 // dfs cp: copy local -> dfs, dfs -> local, dfs -> dfs. dfs paths are written
 // dfs:/path; "-" is standard input or output. Copying into an existing
 // directory keeps the source's name, as cp(1) does.
+//
+// Every copy replaces its destination atomically (docs/leases.md): a dfs
+// destination is written as a new file that takes the name when it is
+// complete, a local one as a temporary file renamed over it, so a copy that
+// fails or is interrupted (Ctrl-C, kill -9, a --timeout) leaves the
+// destination as it was. Holes in a sparse local source stay holes.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +15,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <chrono>
+#include <thread>
+
 #include "cmd/cli_common.h"
+#include "cmd/local_target.h"
 #include "core/common/path.h"
 
 namespace dfs::cmd {
@@ -21,6 +31,7 @@ namespace {
 struct CpFlags {
   std::vector<std::string> args;
   bool recursive = false;
+  bool wait = false;  // for another writer's lease instead of failing
   uint32_t block_size = 0;
 };
 
@@ -111,7 +122,7 @@ class Copier {
   Status CopyTree(const Place& src, const Place& dst) {
     if (dst.stdio) return InvalidArgument("cannot copy directory " + Show(src) + " to standard output");
     if (src.dfs == dst.dfs && (dst.path == src.path || dst.path.rfind(src.path + "/", 0) == 0)) {
-      return InvalidArgument("cannot copy " + Show(src) + " into itself");
+      return Status(Code::kFailedPrecondition, "cannot copy " + Show(src) + " into itself (" + Show(dst) + ")");
     }
     DFS_ASSIGN_OR_RETURN(int kind, Kind(dst));
     if (kind == 1) return Status(Code::kNotADirectory, Show(dst) + ": not a directory");
@@ -141,10 +152,8 @@ class Copier {
   }
 
   Status CopyFile(const Place& src, const Place& dst) {
-    if (src.dfs && dst.dfs && src.path == dst.path) {
-      return InvalidArgument(Show(src) + " and " + Show(dst) + " are the same file");
-    }
-    if (dst.dfs && !src.dfs && !src.stdio) {
+    if (src.dfs && dst.dfs) DFS_RETURN_IF_ERROR(CheckNotSame(src, dst));
+    if (dst.dfs && !src.dfs && !src.stdio && !flags_.wait) {
       // Small local files go in groups: a few messages for many files.
       struct stat st;
       if (stat(src.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kSmallFile) {
@@ -156,40 +165,94 @@ class Copier {
       }
     }
     if (dst.dfs) {
-      auto writer = fs_.Create(dst.path, flags_.block_size);
-      if (!writer.ok()) return writer.status();
+      DFS_ASSIGN_OR_RETURN(auto writer, OpenDfsTarget(dst));
       wrote_dfs_ = true;
-      client::FileWriter& w = **writer;
+      client::FileWriter& w = *writer;
       if (src.dfs) {
         DFS_RETURN_IF_ERROR(fs_.Read(src.path, [&](const char* b, size_t n) { return w.Write(b, n); }));
       } else {
         int fd = src.stdio ? 0 : open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return Errno(src.path);
-        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        std::string buf(1 << 20, '\0');
-        Status st;
-        while (st.ok()) {
-          ssize_t r = read(fd, buf.data(), buf.size());
-          if (r < 0 && errno == EINTR) continue;
-          if (r < 0) st = Errno("reading " + Show(src));
-          if (r <= 0) break;
-          st = w.Write(buf.data(), static_cast<size_t>(r));
-        }
+        Status st = ReadLocal(fd, Show(src), &w);
         if (!src.stdio) close(fd);
         DFS_RETURN_IF_ERROR(st);
       }
+      // Until Close publishes it, the copy has no name: an error above
+      // drops it (the writer's destructor) and the destination stays.
       return w.Close().WithContext(Show(dst));
     }
     // dfs -> local or stdout (a local -> local copy is refused earlier).
-    int fd = 1;
-    if (!dst.stdio) {
-      fd = open(dst.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) return Errno(dst.path);
+    if (dst.stdio) {
+      return fs_.Read(src.path, [&](const char* b, size_t n) { return WriteAll(1, b, n, "standard output"); });
     }
-    std::string what = dst.stdio ? "standard output" : dst.path;
-    Status st = fs_.Read(src.path, [&](const char* b, size_t n) { return WriteAll(fd, b, n, what); });
-    if (!dst.stdio && close(fd) != 0 && st.ok()) st = Errno("closing " + dst.path);
-    return st;
+    DFS_ASSIGN_OR_RETURN(auto attr, fs_.Stat(src.path));
+    if (!client::IsRegular(attr)) return fs_.Read(src.path, [](const char*, size_t) { return Status::Ok(); });
+    DFS_ASSIGN_OR_RETURN(LocalTarget target, LocalTarget::Open(dst.path));
+    DFS_RETURN_IF_ERROR(fs_.Read(attr, src.path, [&](const char* b, size_t n) {
+      return WriteAll(target.fd(), b, n, dst.path);
+    }));
+    return target.Commit();
+  }
+
+  // cp(1) refuses to copy a file onto itself: the same name, or another
+  // hard link of it.
+  Status CheckNotSame(const Place& src, const Place& dst) {
+    if (src.path == dst.path) return SameFile(src, dst);
+    auto from = fs_.Stat(src.path);
+    auto to = fs_.Stat(dst.path);
+    if (from.ok() && to.ok() && from->fid == to->fid) return SameFile(src, dst);
+    return Status::Ok();
+  }
+
+  static Status SameFile(const Place& src, const Place& dst) {
+    return Status(Code::kFailedPrecondition, Show(src) + " and " + Show(dst) + " are the same file");
+  }
+
+  // A staged copy of the destination, waiting for another writer's lease
+  // with --wait.
+  Result<std::unique_ptr<client::FileWriter>> OpenDfsTarget(const Place& dst) {
+    bool said = false;
+    while (true) {
+      auto w = fs_.CreateReplacing(dst.path, flags_.block_size);
+      if (w.ok() || w.status().code() != Code::kBusy) return w;
+      if (!flags_.wait) return Status(Code::kBusy, w.status().message() + "; dfs cp --wait waits for it");
+      if (!said && fs_.options().notice) fs_.options().notice("waiting: " + w.status().message());
+      said = true;
+      if (Interrupted()) return Status(Code::kCancelled, "interrupted while waiting for " + Show(dst));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  // Streams a local file (or stdin) into `w`. The holes of a sparse file
+  // (fewer blocks on disk than its size) stay holes.
+  Status ReadLocal(int fd, const std::string& what, client::FileWriter* w) {
+    struct stat st;
+    bool sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_blocks * 512 < st.st_size;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    std::string buf(1 << 20, '\0');
+    off_t at = 0;
+    while (true) {
+      off_t data_end = -1;  // -1: read to the end
+      if (sparse) {
+        off_t data = lseek(fd, at, SEEK_DATA);
+        if (data < 0) data = st.st_size;  // ENXIO: only a hole is left
+        if (data > at) DFS_RETURN_IF_ERROR(w->Skip(static_cast<uint64_t>(data - at)));
+        if (data >= st.st_size) return Status::Ok();
+        data_end = lseek(fd, data, SEEK_HOLE);
+        at = data;
+      }
+      while (data_end < 0 || at < data_end) {
+        if (Interrupted()) return Status(Code::kCancelled, "interrupted");
+        size_t want = data_end < 0 ? buf.size() : std::min<size_t>(buf.size(), data_end - at);
+        ssize_t r = pread(fd, buf.data(), want, at);
+        if (r < 0 && errno == ESPIPE) r = read(fd, buf.data(), want);  // stdin, a pipe
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return Errno("reading " + what);
+        if (r == 0) return Status::Ok();
+        DFS_RETURN_IF_ERROR(w->Write(buf.data(), static_cast<size_t>(r)));
+        at += r;
+      }
+    }
   }
 
   static constexpr off_t kSmallFile = 64 << 10;
@@ -238,6 +301,7 @@ Status RunCp(const Globals& g, const CpFlags& f) {
       if (s.stdio) return InvalidArgument("cp: '-' cannot be both source and destination");
     }
   }
+  CatchInterrupts();
   DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
   Copier copier(*fs, f);
   DFS_ASSIGN_OR_RETURN(int dst_kind, copier.Kind(dst));
@@ -255,6 +319,9 @@ Status RunCp(const Globals& g, const CpFlags& f) {
     if (!result.ok()) break;
   }
   if (result.ok()) result = copier.Finish();
+  if (Interrupted() && (result.ok() || result.code() != Code::kCancelled)) {
+    result = Status(Code::kCancelled, "cp: interrupted; what was not copied whole was left as it was");
+  }
   // Durable when the command returns: one flush round for everything written.
   if (copier.wrote_dfs()) {
     Status st = fs->Sync();
@@ -269,6 +336,7 @@ void RegisterCp(CLI::App& app, Globals& g, Runner& run) {
   auto* sub = AddSubcommand(app, "cp", "Copy files into, out of and within dfs (dfs paths: dfs:/path)");
   auto f = std::make_shared<CpFlags>();
   sub->add_flag("-r,-R,--recursive", f->recursive, "Copy directories recursively");
+  sub->add_flag("--wait", f->wait, "If another client is writing a destination, wait for it instead of failing");
   sub->add_option("--block-size", f->block_size, "Block size in bytes for new dfs files (default: the cluster's)")
       ->check(CLI::Range(64u, 4u << 20));
   sub->add_option("SRC_DST", f->args, "SRC... DST: sources, then the destination; - for stdin/stdout")->required();

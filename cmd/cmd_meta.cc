@@ -14,6 +14,9 @@ void RegisterMeta(CLI::App& app, Globals& g, Runner& run) {
                   "Data server endpoints in index order, comma separated (stored; may be omitted on restart)");
   sub->add_option("--block-size", o->block_size, "Default block size in bytes for new files (default 512)")
       ->check(CLI::Range(64u, 4u << 20));
+  sub->add_option("--lease-seconds", o->lease_seconds,
+                  "A writer that stops renewing its write lease loses it after this many seconds (default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
   sub->callback([&run, o, servers] {
     run = [o, servers]() -> Status {
       o->data_servers.clear();

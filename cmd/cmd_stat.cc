@@ -21,6 +21,12 @@ std::string SeedHex(uint64_t seed) {
   return buf;
 }
 
+// Bytes of the file that hold data (one copy): holes cost nothing.
+uint64_t AllocatedBytes(const client::Attr& a) {
+  if (proto::Dense(a)) return a.size;
+  return std::min<uint64_t>(a.size, a.data_blocks * a.block_size);
+}
+
 std::string ReplicaState(const client::ReplicaReport& r) {
   if (!r.status.ok()) return "unreachable";
   return BlockStateName(static_cast<BlockState>(r.record.state));
@@ -57,6 +63,8 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
         if (file) {
           out += ", \"block_size\": " + std::to_string(a.block_size) +
                  ", \"block_count\": " + std::to_string(BlockCount(a.size, a.block_size)) +
+                 ", \"data_blocks\": " + std::to_string(a.data_blocks) +
+                 ", \"allocated_bytes\": " + std::to_string(AllocatedBytes(a)) +
                  ", \"placement_seed\": " + std::to_string(a.placement_seed) + ", \"placement_seed_hex\": \"" +
                  SeedHex(a.placement_seed) + "\", \"stripe_width\": " + std::to_string(a.stripe_width) +
                  ", \"generation\": " + std::to_string(a.generation);
@@ -90,6 +98,8 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
              static_cast<unsigned long long>(a.fid), a.mode, a.uid, a.gid, FormatTime(a.mtime_ns).c_str());
       if (client::IsSymlink(a)) printf("  target: %s\n", a.target.c_str());
       if (file) {
+        printf("  allocated: %llu (%llu blocks hold data; the rest are holes, which read as zeros)\n",
+               static_cast<unsigned long long>(AllocatedBytes(a)), static_cast<unsigned long long>(a.data_blocks));
         printf("  block size: %u\n  blocks: %llu\n  placement seed: %llu (0x%s)\n  stripe width: %u\n", a.block_size,
                static_cast<unsigned long long>(BlockCount(a.size, a.block_size)),
                static_cast<unsigned long long>(a.placement_seed), SeedHex(a.placement_seed).c_str(), a.stripe_width);

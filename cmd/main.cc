@@ -14,6 +14,7 @@ int ExitCode(dfs::Code code) {
   switch (code) {
     case dfs::Code::kOk: return 0;
     case dfs::Code::kInvalidArgument: return 2;
+    case dfs::Code::kCancelled: return 130;  // as a shell reports SIGINT
     default: return 1;
   }
 }

@@ -64,6 +64,8 @@ int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client
       }
     }
   }
+  // Another client writing the file (another mount, a dfs cp) holds its
+  // write lease: EBUSY, until it closes or its lease lapses.
   auto writer = m->fs->Create(path, 0, entry);
   if (!writer.ok()) return -ErrnoOf(writer.status());
   auto h = std::make_unique<Handle>();
@@ -90,7 +92,8 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
   // without a file handle, so they are found by file id.
   if (OpenFile* f = m->FileOf(a->fid); f && (f->writer || f->patch)) {
     st->st_size = static_cast<off_t>(f->size());
-    st->st_blocks = static_cast<blkcnt_t>((f->size() + 511) / 512);
+    // A stream is dense; patches count once committed (a grown size is a hole).
+    if (f->writer) st->st_blocks = static_cast<blkcnt_t>((f->size() + 511) / 512);
   }
   return 0;
 }
@@ -122,7 +125,7 @@ int OpOpen(const char* path, fuse_file_info* fi) {
     if (!f->writer && !f->patch) {
       Status st = UsePatch(m, f);
       if (!st.ok()) {
-        if (--f->handles == 0) m->files.erase(f->fid);
+        Leave(m, f);
         return -ErrnoOf(st);
       }
     }
@@ -250,12 +253,14 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
     return -ErrnoOf(st);
   }
   // truncate(2) of a file no one has open for writing: a short-lived
-  // writer, durable before it returns.
+  // writer, durable before it returns. Growing only moves the size (a
+  // hole): `truncate -s 1P` returns at once and stores nothing.
   auto patch = m->fs->OpenForPatch(path);
   if (!patch.ok()) return -ErrnoOf(patch.status());
   Status st = (*patch)->Truncate(static_cast<uint64_t>(size));
   if (st.ok()) st = (*patch)->Flush();
   if (st.ok()) st = m->fs->Sync();
+  m->fs->EndWrite((*patch)->attr().fid);
   return -ErrnoOf(st);
 }
 
@@ -267,21 +272,62 @@ int OpFlush(const char*, fuse_file_info* fi) {
   return -ErrnoOf(FlushWrite(m, h->file));
 }
 
-int OpFsync(const char* path, int, fuse_file_info* fi) { return OpFlush(path, fi); }
+int OpFsync(const char*, int, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (!h || !h->file) return 0;
+  return -ErrnoOf(FlushWrite(m, h->file));
+}
 
 int OpRelease(const char*, fuse_file_info* fi) {
   Mounted* m = M();
   std::lock_guard<std::mutex> lock(m->mu);
   Handle* h = HandleOf(m, fi);
-  if (h && h->file && --h->file->handles == 0) {
-    (void)FinishWrite(m, h->file);  // its error went to the flush before
-    m->files.erase(h->file->fid);
-  }
+  if (h && h->file) Leave(m, h->file);
   m->handles.erase(fi->fh);
   return 0;
 }
 
+// SEEK_DATA and SEEK_HOLE, from the file's extent map (the kernel serves
+// the other whences itself).
+off_t OpLseek(const char*, off_t offset, int whence, fuse_file_info* fi) {
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return -EINVAL;
+  Mounted* m = M();
+  std::lock_guard<std::mutex> lock(m->mu);
+  Handle* h = HandleOf(m, fi);
+  if (!h) return -EBADF;
+  if (OpenFile* f = m->FileOf(h->attr.fid); f && f->dirty()) {
+    if (Status st = Publish(f); !st.ok()) return -ErrnoOf(st);
+  }
+  auto a = m->fs->Stat(h->path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  const uint64_t off = static_cast<uint64_t>(offset), size = a->size, bs = a->block_size;
+  if (offset < 0 || off >= size) return -ENXIO;
+  auto page = m->fs->Extents(a->fid, off / bs);
+  if (!page.ok()) return -ErrnoOf(page.status());
+  // The first range that ends after `off`, if any (ranges never touch).
+  uint64_t first = size, end = size;
+  for (size_t k = 0; k + 1 < page->ranges.size(); k += 2) {
+    if (page->ranges[k + 1] * bs > off) {
+      first = std::min(size, page->ranges[k] * bs);
+      end = std::min(size, page->ranges[k + 1] * bs);
+      break;
+    }
+  }
+  bool in_data = first <= off;
+  if (whence == SEEK_DATA) return in_data ? offset : first < size ? static_cast<off_t>(first) : -ENXIO;
+  return static_cast<off_t>(in_data ? end : off);
+}
+
 }  // namespace
+
+void Leave(Mounted* m, OpenFile* f) {
+  if (--f->handles > 0) return;
+  (void)FinishWrite(m, f);  // its error went to the flush before
+  m->fs->EndWrite(f->fid);
+  m->files.erase(f->fid);
+}
 
 Status Publish(OpenFile* f) {
   if (!f->error.ok()) return f->error;
@@ -330,6 +376,7 @@ void AddFileOps(fuse_operations* ops) {
   ops->flush = OpFlush;
   ops->fsync = OpFsync;
   ops->release = OpRelease;
+  ops->lseek = OpLseek;
 }
 
 }  // namespace dfs::mount

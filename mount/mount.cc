@@ -78,6 +78,9 @@ int ErrnoOf(const Status& status) {
     case Code::kDeadlineExceeded: return EIO;
     case Code::kDataLoss: return EIO;
     case Code::kUnavailable: return EIO;
+    case Code::kBusy: return EBUSY;
+    case Code::kFileTooLarge: return EFBIG;
+    case Code::kCancelled: return EINTR;
     default: return EIO;
   }
 }
@@ -142,7 +145,10 @@ Status RunMount(const MountOptions& options) {
   // Unmounted: whatever is still open is finished, as close would.
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    for (auto& [fid, f] : m.files) (void)FinishWrite(&m, f.get());
+    for (auto& [fid, f] : m.files) {
+      (void)FinishWrite(&m, f.get());
+      m.fs->EndWrite(fid);
+    }
   }
   fuse_unmount(f);
   fuse_destroy(f);

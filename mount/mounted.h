@@ -92,6 +92,9 @@ Status Publish(OpenFile* f);
 Status FlushWrite(Mounted* m, OpenFile* f);
 // As FlushWrite, at the last close: no more writes.
 Status FinishWrite(Mounted* m, OpenFile* f);
+// A handle of `f` is gone; the last one finishes the write, gives the
+// write lease back and forgets the file.
+void Leave(Mounted* m, OpenFile* f);
 
 void FillStat(const client::Attr& a, struct stat* st);
 // The caller's identity and the mode bits it asked for (the kernel has

@@ -50,7 +50,9 @@ int OpMknod(const char* path, mode_t mode, dev_t rdev) {
     case S_IFREG: {  // an empty regular file, as creat(2) and close
       auto writer = m->fs->Create(path, 0, EntryOf(mode));
       if (!writer.ok()) return -ErrnoOf(writer.status());
-      return -ErrnoOf((*writer)->Close());
+      Status st = (*writer)->Close();
+      m->fs->EndWrite((*writer)->attr().fid);
+      return -ErrnoOf(st);
     }
     case S_IFIFO: type = FileType::kFifo; break;
     case S_IFCHR: type = FileType::kCharDevice; break;
@@ -229,7 +231,9 @@ void FillStat(const client::Attr& a, struct stat* st) {
   st->st_rdev = static_cast<dev_t>(a.rdev);
   st->st_nlink = a.nlink;
   st->st_size = static_cast<off_t>(a.size);
-  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  // What is stored: holes cost nothing (du of a sparse file is small).
+  uint64_t stored = proto::Dense(a) ? a.size : std::min<uint64_t>(a.size, a.data_blocks * a.block_size);
+  st->st_blocks = static_cast<blkcnt_t>((stored + 511) / 512);
   st->st_blksize = a.block_size ? a.block_size : 4096;
   st->st_uid = a.uid;
   st->st_gid = a.gid;

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "core/common/placement.h"
 #include "transport/channel.h"
 
 namespace dfs::client {
@@ -165,6 +166,10 @@ Status DataClient::Complete(uint32_t s, Batch* b, Result<transport::Message> rep
 
 Status DataClient::RunUntil(const std::function<bool()>& done) {
   while (true) {
+    if (options_.cancel && options_.cancel->load()) {
+      Abort();
+      return Status(Code::kCancelled, "interrupted");
+    }
     for (uint32_t s = 0; s < servers_.size(); ++s) Pump(s);
     if (done()) return Status::Ok();
     std::vector<transport::Channel*> waiting;
@@ -243,6 +248,22 @@ Result<transport::Message> DataClient::Call(uint32_t server, transport::Message 
                        "): " + reply.status().message());
   }
   return reply;
+}
+
+}  // namespace dfs::client
+
+namespace dfs::client {
+
+void DataClient::DeleteBlocks(const proto::Attr& a, bool uncommitted) {
+  const uint32_t n = std::min<uint32_t>(a.stripe_width, size());
+  const uint64_t blocks = BlockCount(a.size, a.block_size);
+  for (uint32_t s = 0; s < n; ++s) {
+    // A small dense file has blocks on only some servers.
+    bool holds = uncommitted || blocks >= n || !proto::Dense(a);
+    for (uint64_t i = 0; !holds && i < blocks; ++i) holds = HoldsBlock(a.placement_seed, n, s, i);
+    if (!holds) continue;
+    (void)Call(s, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{a.fid}));
+  }
 }
 
 }  // namespace dfs::client

@@ -77,6 +77,12 @@ class DataClient {
   // A simple request to one server (flush, delete, stat), failing fast.
   Result<transport::Message> Call(uint32_t server, transport::Message request);
 
+  // Moves the blocks of a file that is gone to each holder's trash. Best
+  // effort: a holder that is down cleans up when it comes back. A file
+  // whose size was never committed (an abandoned copy) may have blocks on
+  // every server: `uncommitted` asks them all.
+  void DeleteBlocks(const proto::Attr& file, bool uncommitted = false);
+
   // Servers sent block writes since they were last marked synced: the ones a
   // durability point (FileSystem::Sync) must flush.
   const std::set<uint32_t>& unsynced() const { return unsynced_; }

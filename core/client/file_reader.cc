@@ -14,6 +14,7 @@ constexpr size_t kServerShareBytes = 1 << 20;
 constexpr size_t kWindowsInFlight = 2;
 
 // Where one holder's answer for a block sits: batch and record position.
+// A hole has no batch.
 struct Slot {
   int batch = -1;
   uint32_t pos = 0;
@@ -28,16 +29,23 @@ struct FileReader::Window {
   std::vector<Slot> holder[2];  // per block: first and second holder
 };
 
-FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path)
-    : data_(data), options_(options), attr_(std::move(attr)), path_(std::move(path)) {}
+FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path,
+                       ExtentCursor::Fetch extents)
+    : data_(data),
+      options_(options),
+      attr_(std::move(attr)),
+      path_(std::move(path)),
+      extents_(attr_, std::move(extents)) {}
 
-void FileReader::Submit(Window* w) {
+Status FileReader::Submit(Window* w) {
   const uint32_t n = attr_.stripe_width;
   std::vector<int> by_server(n, -1);
   w->holder[0].resize(w->count);
   w->holder[1].resize(w->count);
   for (uint64_t j = 0; j < w->count; ++j) {
     BlockIndex index = w->first_block + j;
+    DFS_ASSIGN_OR_RETURN(bool data, extents_.IsData(index));
+    if (!data) continue;  // a hole: no batch
     ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
     uint32_t servers[2] = {pair.first, pair.second};
     // The data comes from the first holder, unless it is known to be down.
@@ -60,6 +68,7 @@ void FileReader::Submit(Window* w) {
     }
   }
   for (auto& b : w->batches) data_->Submit(b.get());
+  return Status::Ok();
 }
 
 Status FileReader::Finish(Window* w, std::string* out) {
@@ -110,7 +119,10 @@ Status FileReader::Finish(Window* w, std::string* out) {
     return (w->batches[s.batch]->records[s.pos].flags & kWantData) != 0;
   };
 
+  auto hole = [&](uint64_t j) { return w->holder[0][j].batch < 0; };
+
   for (uint64_t j = 0; j < w->count; ++j) {
+    if (hole(j)) continue;
     const BlockRecord* r[2] = {answer(0, j), answer(1, j)};
     // The newest copy that verifies; on a tie, the one whose data is here.
     int best = -1;
@@ -195,6 +207,7 @@ Status FileReader::Finish(Window* w, std::string* out) {
   std::vector<std::unique_ptr<Batch>> repairs(attr_.stripe_width);
   std::vector<std::string> repair_notes;
   for (uint64_t j = 0; j < w->count; ++j) {
+    if (hole(j)) continue;
     int win = winner[j];
     const BlockRecord* good = answer(win, j);
     int other = 1 - win;
@@ -236,6 +249,10 @@ Status FileReader::Finish(Window* w, std::string* out) {
 
   for (uint64_t j = 0; j < w->count; ++j) {
     uint32_t want = BlockLength(attr_.size, attr_.block_size, w->first_block + j);
+    if (hole(j)) {
+      out->append(want, '\0');
+      continue;
+    }
     const Slot& sl = w->holder[winner[j]][j];
     uint32_t have = w->batches[sl.batch]->reply_records[sl.pos].length;
     out->append(block_data[j], std::min(want, have));
@@ -270,7 +287,10 @@ Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, st
       w->first_block = next;
       w->count = std::min(per_window, last + 1 - next);
       next += w->count;
-      Submit(w.get());
+      if (Status st = Submit(w.get()); !st.ok()) {
+        data_->Abort();
+        return st;
+      }
       windows.push_back(std::move(w));
     }
     Window* w = windows.front().get();

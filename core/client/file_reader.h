@@ -1,5 +1,7 @@
 // FileReader: reads a file's bytes from its data servers.
 //
+// Holes (blocks outside the file's extent map) read as zeros without asking
+// a data server; a block inside it that no holder has is data loss.
 // For each block both holders read and verify their copy in parallel; the
 // first holder sends the data, the second only its checksum, version and
 // verdict (DESIGN.md section 7). The newest copy that verifies wins; if that
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "core/client/data_client.h"
+#include "core/client/extent_cursor.h"
 #include "core/client/options.h"
 #include "core/common/protocol.h"
 
@@ -23,7 +26,8 @@ using Sink = std::function<Status(const char* bytes, size_t length)>;
 
 class FileReader {
  public:
-  FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path);
+  FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path,
+             ExtentCursor::Fetch extents);
 
   // Reads [offset, offset + length) clipped to the file's size into `sink`, in order.
   Status Read(uint64_t offset, uint64_t length, const Sink& sink);
@@ -32,7 +36,7 @@ class FileReader {
 
  private:
   struct Window;
-  void Submit(Window* w);
+  Status Submit(Window* w);
   Status Finish(Window* w, std::string* out);
   // Read and ReadInto: either `sink` or `out` is set.
   Status Stream(uint64_t offset, uint64_t length, const Sink* sink, std::string* out);
@@ -41,6 +45,7 @@ class FileReader {
   const ClientOptions& options_;
   proto::Attr attr_;
   std::string path_;
+  ExtentCursor extents_;
 };
 
 }  // namespace dfs::client

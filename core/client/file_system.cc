@@ -1,16 +1,39 @@
 #include "core/client/file_system.h"
 
+#include <chrono>
+#include <thread>
+
 #include "core/client/patch_writer.h"
 #include "core/common/path.h"
 #include "core/common/placement.h"
 
 namespace dfs::client {
+namespace {
+
+// A mount gives a file's write lease back when the kernel releases the file,
+// which it does a moment after close(2) returns: a writer that finds the
+// file busy tries again for this long before it says so.
+constexpr auto kBusyGrace = std::chrono::milliseconds(1000);
+
+// Calls `take` until it is not Busy, or the grace is over.
+template <typename T>
+Result<T> TakeLease(const std::function<Result<T>()>& take) {
+  auto deadline = std::chrono::steady_clock::now() + kBusyGrace;
+  while (true) {
+    Result<T> r = take();
+    if (r.ok() || r.status().code() != Code::kBusy || std::chrono::steady_clock::now() > deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& options) {
   std::unique_ptr<FileSystem> fs(new FileSystem(options));
   fs->meta_ = std::make_unique<MetaClient>(options.meta);
   DFS_RETURN_IF_ERROR(fs->meta_->Call(proto::Op::kGetMap, proto::Empty{}, &fs->map_));
   fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
+  fs->leases_ = std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms);
   return fs;
 }
 
@@ -57,16 +80,8 @@ Status FileSystem::Remove(const std::string& path) {
   DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kUnlink, proto::PathReq{p}, &a));
   if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
   if (a.nlink > 0) return Status::Ok();  // another hard link still names the file
-  // The namespace entry is gone; the blocks go to each holder's trash now. A
-  // holder that is down is left to clean up when it comes back.
-  uint32_t n = std::min<uint32_t>(a.stripe_width, data_->size());
-  uint64_t blocks = BlockCount(a.size, a.block_size);
-  for (uint32_t s = 0; s < n; ++s) {
-    bool holds = blocks >= n;
-    for (uint64_t i = 0; !holds && i < blocks; ++i) holds = HoldsBlock(a.placement_seed, n, s, i);
-    if (!holds) continue;
-    (void)data_->Call(s, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{a.fid}));
-  }
+  // The namespace entry is gone; the blocks go to each holder's trash now.
+  data_->DeleteBlocks(a);
   return Status::Ok();
 }
 
@@ -100,9 +115,60 @@ Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, 
   req.mode = entry.mode;
   req.uid = entry.uid;
   req.gid = entry.gid;
-  Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &a));
-  return std::make_unique<FileWriter>(data_.get(), meta_.get(), std::move(a));
+  req.holder_id = leases_->holder().id;
+  req.holder_name = leases_->holder().name;
+  DFS_ASSIGN_OR_RETURN(Attr a, CreateCall(req));
+  return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), /*staged=*/false);
+}
+
+Result<std::unique_ptr<FileWriter>> FileSystem::CreateReplacing(const std::string& path, uint32_t block_size,
+                                                                const NewEntry& entry) {
+  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  proto::CreateReq req;
+  req.path = p;
+  req.block_size = block_size;
+  req.mode = entry.mode;
+  req.uid = entry.uid;
+  req.gid = entry.gid;
+  req.replace = true;
+  req.holder_id = leases_->holder().id;
+  req.holder_name = leases_->holder().name;
+  DFS_ASSIGN_OR_RETURN(Attr a, CreateCall(req));
+  return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), /*staged=*/true);
+}
+
+Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
+  DFS_ASSIGN_OR_RETURN(Attr a, TakeLease<Attr>([&]() -> Result<Attr> {
+                         Attr got;
+                         DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &got));
+                         return got;
+                       }));
+  Hold(a.fid);
+  return a;
+}
+
+void FileSystem::EndWrite(uint64_t fid) {
+  leases_->Drop(fid);
+  proto::LeaseReq req;
+  req.holder_id = leases_->holder().id;
+  req.holder_name = leases_->holder().name;
+  req.fids = {fid};
+  proto::LeaseRsp rsp;
+  // Not told, the meta server lets the lease lapse instead.
+  (void)meta_->Call(proto::Op::kReleaseLeases, req, &rsp);
+}
+
+Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) {
+  proto::ExtentsReq req;
+  req.fid = fid;
+  req.first = first;
+  proto::ExtentsRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kGetExtents, req, &rsp));
+  return rsp;
+}
+
+ExtentCursor::Fetch FileSystem::ExtentFetch() {
+  return [this](uint64_t fid, uint64_t first) { return Extents(fid, first); };
 }
 
 Result<Attr> FileSystem::Symlink(const std::string& target, const std::string& path, const NewEntry& entry) {
@@ -156,13 +222,18 @@ Status FileSystem::RemoveXattr(const std::string& path, const std::string& name)
 
 Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kOpenWrite, proto::PathReq{p}, &a));
-  return std::make_unique<PatchWriter>(this, data_.get(), meta_.get(), std::move(a), p);
+  proto::OpenWriteReq req{p, leases_->holder().id, leases_->holder().name};
+  DFS_ASSIGN_OR_RETURN(Attr a, TakeLease<Attr>([&]() -> Result<Attr> {
+                         Attr got;
+                         DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kOpenWrite, req, &got));
+                         return got;
+                       }));
+  Hold(a.fid);
+  return std::make_unique<PatchWriter>(this, data_.get(), meta_.get(), leases_->holder().id, std::move(a), p);
 }
 
 std::unique_ptr<SmallFileWriter> FileSystem::NewSmallFileWriter(uint32_t block_size) {
-  return std::make_unique<SmallFileWriter>(data_.get(), meta_.get(), block_size);
+  return std::make_unique<SmallFileWriter>(data_.get(), meta_.get(), leases_.get(), block_size);
 }
 
 Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
@@ -174,13 +245,13 @@ Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offs
 }
 
 Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
-  FileReader reader(data_.get(), options_, attr, path);
+  FileReader reader(data_.get(), options_, attr, path, ExtentFetch());
   return reader.Read(offset, length, sink);
 }
 
 Status FileSystem::ReadInto(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length,
                             std::string* out) {
-  FileReader reader(data_.get(), options_, attr, path);
+  FileReader reader(data_.get(), options_, attr, path, ExtentFetch());
   return reader.ReadInto(offset, length, out);
 }
 
@@ -216,17 +287,31 @@ Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
   const uint32_t n = attr.stripe_width;
   if (n > data_->size() || n < 2)
     return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n));
-  uint64_t count = BlockCount(attr.size, attr.block_size);
-  std::vector<BlockReport> out(count);
-  constexpr uint64_t kWindow = 1 << 16;
-  for (uint64_t first = 0; first < count; first += kWindow) {
-    uint64_t last = std::min(count, first + kWindow);
+  const uint64_t count = BlockCount(attr.size, attr.block_size);
+  std::vector<BlockReport> out;
+  out.reserve(std::min<uint64_t>(attr.data_blocks, uint64_t{1} << 24));
+  ExtentCursor extents(attr, ExtentFetch());
+  constexpr uint64_t kWindow = 1 << 16;  // blocks asked per round
+  uint64_t next = 0;
+  while (next < count) {
+    // The next kWindow data blocks, holes skipped.
+    std::vector<uint64_t> window;
+    while (next < count && window.size() < kWindow) {
+      DFS_ASSIGN_OR_RETURN(auto range, extents.Next(next));
+      if (range.first >= count) {
+        next = count;
+        break;
+      }
+      next = std::max(next, range.first);
+      for (; next < range.second && window.size() < kWindow; ++next) window.push_back(next);
+    }
+    if (window.empty()) break;
     std::vector<Batch> batches(n);
     for (uint32_t s = 0; s < n; ++s) {
       batches[s].op = proto::Op::kReadBlocks;
       batches[s].req = {attr.fid, attr.placement_seed, n, attr.block_size, s};
     }
-    for (uint64_t i = first; i < last; ++i) {
+    for (uint64_t i : window) {
       ReplicaPair pair = PlaceBlock(attr.placement_seed, n, i);
       for (uint32_t s : {pair.first, pair.second}) {
         BlockRecord r;
@@ -240,18 +325,20 @@ Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
     }
     DFS_RETURN_IF_ERROR(data_->RunAll(list));
     std::vector<size_t> cursor(n, 0);
-    for (uint64_t i = first; i < last; ++i) {
+    for (uint64_t i : window) {
       ReplicaPair pair = PlaceBlock(attr.placement_seed, n, i);
-      out[i].index = i;
+      BlockReport report;
+      report.index = i;
       uint32_t servers[2] = {pair.first, pair.second};
       for (int h = 0; h < 2; ++h) {
         Batch& b = batches[servers[h]];
-        ReplicaReport& r = out[i].replicas[h];
+        ReplicaReport& r = report.replicas[h];
         r.server = servers[h];
         r.status = b.status;
         size_t k = cursor[servers[h]]++;
         if (b.status.ok()) r.record = b.reply_records[k];
       }
+      out.push_back(std::move(report));
     }
   }
   return out;

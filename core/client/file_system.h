@@ -13,6 +13,7 @@
 #include "core/client/data_client.h"
 #include "core/client/file_reader.h"
 #include "core/client/file_writer.h"
+#include "core/client/lease_keeper.h"
 #include "core/client/meta_client.h"
 #include "core/client/options.h"
 #include "core/client/small_file_writer.h"
@@ -82,17 +83,38 @@ class FileSystem {
   Result<std::vector<std::string>> ListXattr(const std::string& path);
   Status RemoveXattr(const std::string& path, const std::string& name);
 
-  // Creates (or truncates) a file and returns a writer for its bytes.
-  // block_size 0 takes the cluster default.
+  // Writes (docs/leases.md). Every writer holds the file's write lease,
+  // renewed in the background while this FileSystem lives: another client
+  // that tries to write the same file gets Busy, naming this one.
+  //
+  // Creates (or truncates, keeping the file) a file where it is and returns
+  // a writer for its bytes; the lease is held until EndWrite(fid). As
+  // open(O_CREAT | O_TRUNC): the mount. block_size 0 takes the cluster default.
   Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0,
                                              const NewEntry& entry = NewEntry::File());
 
+  // A writer for a new copy of the file at `path` (dfs cp): its bytes go to
+  // a new file id, which takes the name only when the writer closes, in one
+  // meta transaction (atomic replace). Until then readers see what the name
+  // held; a writer destroyed before Close leaves nothing behind.
+  Result<std::unique_ptr<FileWriter>> CreateReplacing(const std::string& path, uint32_t block_size = 0,
+                                                      const NewEntry& entry = NewEntry::File());
+
   // Opens an existing file for writes at any offset and truncates
-  // (a new write generation; the bytes stay).
+  // (a new write generation; the bytes stay); the lease is held until
+  // EndWrite(fid).
   Result<std::unique_ptr<PatchWriter>> OpenForPatch(const std::string& path);
 
-  // A writer for many small files at once (see SmallFileWriter).
+  // Gives back the write lease Create or OpenForPatch took.
+  void EndWrite(uint64_t fid);
+
+  // A writer for many small files at once (see SmallFileWriter), each
+  // replacing its name atomically as CreateReplacing does.
   std::unique_ptr<SmallFileWriter> NewSmallFileWriter(uint32_t block_size = 0);
+
+  // The blocks of [first, end) pairs of the file that hold data, from block
+  // `first` on: a page of its extent map.
+  Result<proto::ExtentsRsp> Extents(uint64_t fid, uint64_t first);
 
   // Streams [offset, offset + length) of the file at `path` into `sink`.
   Status Read(const std::string& path, const Sink& sink, uint64_t offset = 0, uint64_t length = UINT64_MAX);
@@ -111,8 +133,9 @@ class FileSystem {
   // Moves a file id's blocks on one server to its trash.
   Status DeleteStored(uint32_t server, uint64_t fid);
 
-  // Asks both holders of every block of a file to verify their copy and
-  // report checksum, version and state (no data crosses the network).
+  // Asks both holders of every data block of a file (holes have none) to
+  // verify their copy and report checksum, version and state (no data
+  // crosses the network), in block order.
   Result<std::vector<BlockReport>> InspectBlocks(const Attr& attr);
 
   // The corruption simulator: asks `server` to change stored bytes of a block
@@ -129,11 +152,17 @@ class FileSystem {
 
  private:
   FileSystem(const ClientOptions& options) : options_(options) {}
+  ExtentCursor::Fetch ExtentFetch();
+  // Create with the lease (waiting out a closing writer's release), held.
+  Result<Attr> CreateCall(const proto::CreateReq& req);
+  // Takes the lease Create or OpenForPatch returned.
+  void Hold(uint64_t fid) { leases_->Hold(fid); }
 
   ClientOptions options_;
   std::unique_ptr<MetaClient> meta_;
   std::unique_ptr<DataClient> data_;
   proto::GetMapRsp map_;
+  std::unique_ptr<LeaseKeeper> leases_;
 };
 
 }  // namespace dfs::client

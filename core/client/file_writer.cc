@@ -11,10 +11,21 @@ namespace {
 constexpr size_t kServerShareBytes = 512 << 10;  // per server and window: 2 x this
 constexpr size_t kWindowsInFlight = 3;
 
+// Adds [first, end) to sorted, merged ranges that all end at or before `first`.
+void AddRange(std::vector<uint64_t>* ranges, uint64_t first, uint64_t end) {
+  if (first >= end) return;
+  if (!ranges->empty() && ranges->back() >= first) {
+    ranges->back() = std::max(ranges->back(), end);
+    return;
+  }
+  ranges->push_back(first);
+  ranges->push_back(end);
+}
+
 }  // namespace
 
-FileWriter::FileWriter(DataClient* data, MetaClient* meta, proto::Attr attr)
-    : data_(data), meta_(meta), attr_(std::move(attr)) {
+FileWriter::FileWriter(DataClient* data, MetaClient* meta, LeaseKeeper* leases, proto::Attr attr, bool staged)
+    : data_(data), meta_(meta), leases_(leases), attr_(std::move(attr)), staged_(staged) {
   size_t per_stripe = std::max<size_t>(1, kServerShareBytes / attr_.block_size);
   window_bytes_ = per_stripe * attr_.block_size * attr_.stripe_width;
   buffer_.reserve(window_bytes_);
@@ -22,6 +33,22 @@ FileWriter::FileWriter(DataClient* data, MetaClient* meta, proto::Attr attr)
 
 FileWriter::~FileWriter() {
   if (!in_flight_.empty()) data_->Abort();
+  if (staged_ && !published_) Abandon();
+}
+
+void FileWriter::Abandon() {
+  proto::LeaseReq req;
+  req.holder_id = leases_->holder().id;
+  req.holder_name = leases_->holder().name;
+  req.fids = {attr_.fid};
+  req.abandon = true;
+  proto::LeaseRsp rsp;
+  // If the meta server cannot be told, the lease lapses and it deletes the
+  // file itself; the name never saw it either way.
+  if (meta_->Call(proto::Op::kReleaseLeases, req, &rsp).ok()) {
+    for (const proto::Attr& gone : rsp.deleted) data_->DeleteBlocks(gone, /*uncommitted=*/true);
+  }
+  leases_->Drop(attr_.fid);
 }
 
 Status FileWriter::Write(const char* bytes, size_t length) {
@@ -31,6 +58,27 @@ Status FileWriter::Write(const char* bytes, size_t length) {
     bytes += take;
     length -= take;
     if (buffer_.size() == window_bytes_) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+  }
+  return Status::Ok();
+}
+
+Status FileWriter::Skip(uint64_t length) {
+  const uint32_t bs = attr_.block_size;
+  static const std::string zeros(4u << 20, '\0');
+  while (length > 0) {
+    uint64_t total = buffer_offset_ + buffer_.size();
+    if (total % bs != 0 || length < bs) {
+      // Part of a block: stored as zeros.
+      size_t n = static_cast<size_t>(std::min<uint64_t>(length, bs - total % bs));
+      DFS_RETURN_IF_ERROR(Write(zeros.data(), n));
+      length -= n;
+      continue;
+    }
+    // Whole blocks: nothing is stored for them.
+    if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+    uint64_t whole = length / bs * bs;
+    buffer_offset_ += whole;
+    length -= whole;
   }
   return Status::Ok();
 }
@@ -69,6 +117,7 @@ Status FileWriter::Dispatch(size_t length) {
       by_server[s]->data.append(buffer_.data() + off, len);
     }
   }
+  AddRange(&ranges_, first_block, first_block + BlockCount(length, bs));
   for (auto& b : w.batches) data_->Submit(b.get());
   in_flight_.push_back(std::move(w));
   buffer_offset_ += length;
@@ -93,8 +142,30 @@ Status FileWriter::WaitWindows(size_t max_in_flight) {
   return Status::Ok();
 }
 
+Status FileWriter::Commit(uint64_t size, bool publish) {
+  proto::CommitReq req;
+  req.fid = attr_.fid;
+  req.generation = attr_.generation;
+  req.size = size;
+  req.ranges = std::move(ranges_);
+  ranges_.clear();
+  req.publish = publish;
+  req.holder_id = leases_->holder().id;
+  proto::CommitRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCommit, req, &rsp));
+  attr_ = std::move(rsp.file);
+  if (publish) {
+    published_ = true;
+    leases_->Drop(attr_.fid);
+    // The file this one replaced lost its last name: its blocks can go.
+    if (rsp.replaced.fid) data_->DeleteBlocks(rsp.replaced);
+  }
+  return Status::Ok();
+}
+
 Status FileWriter::Flush() {
   if (closed_) return Status::Ok();
+  if (staged_) return Status(Code::kFailedPrecondition, "a staged copy is committed only when it closes");
   const uint64_t total = buffer_offset_ + buffer_.size();
   const size_t partial = buffer_.size() % attr_.block_size;
   std::string tail = buffer_.substr(buffer_.size() - partial);
@@ -107,17 +178,16 @@ Status FileWriter::Flush() {
     buffer_ = std::move(tail);
     ++seq_;
   }
-  proto::CommitReq req{attr_.fid, attr_.generation, total};
-  return meta_->Call(proto::Op::kCommit, req, &attr_);
+  return Commit(total, false);
 }
 
 Status FileWriter::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
+  const uint64_t total = buffer_offset_ + buffer_.size();
   if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
   DFS_RETURN_IF_ERROR(WaitWindows(0));
-  proto::CommitReq req{attr_.fid, attr_.generation, buffer_offset_};
-  return meta_->Call(proto::Op::kCommit, req, &attr_);
+  return Commit(total, staged_);
 }
 
 }  // namespace dfs::client

@@ -3,8 +3,15 @@
 // Bytes are cut into blocks, each checksummed once, and sent in per-server
 // batches to both replicas in parallel, a few windows in flight. Close()
 // returns only when both replicas hold every block (R10), then commits the
-// size to the meta server (commit after data). Memory stays bounded whatever
-// the file size.
+// size and the blocks written to the meta server (commit after data),
+// under the writer's generation and lease (docs/leases.md). Skip() leaves a
+// hole: no blocks, zeros when read. Memory stays bounded whatever the file
+// size.
+//
+// A staged writer (FileSystem::CreateReplacing) writes a new file id that
+// Close() publishes at its name; destroyed before that, it abandons the
+// file: the meta server deletes it and its blocks go to the trash, and the
+// name keeps what it had.
 // Thread-safety: one thread at a time.
 #pragma once
 
@@ -14,6 +21,7 @@
 #include <vector>
 
 #include "core/client/data_client.h"
+#include "core/client/lease_keeper.h"
 #include "core/client/meta_client.h"
 #include "core/common/protocol.h"
 
@@ -21,17 +29,24 @@ namespace dfs::client {
 
 class FileWriter {
  public:
-  FileWriter(DataClient* data, MetaClient* meta, proto::Attr attr);
+  // REQUIRES: attr comes from Create (a fresh generation) and `leases`
+  // holds its lease; staged if it was created with `replace`.
+  FileWriter(DataClient* data, MetaClient* meta, LeaseKeeper* leases, proto::Attr attr, bool staged);
   ~FileWriter();
 
   // Appends bytes at the end of what was written so far.
   Status Write(const char* bytes, size_t length);
 
+  // Appends `length` bytes of hole.
+  Status Skip(uint64_t length);
+
   // Makes everything written so far durable on both replicas and commits
-  // the size, leaving the writer open for more (FUSE flush, fsync).
+  // the size, leaving the writer open for more (FUSE flush, fsync). Not
+  // for a staged writer, whose file has no name until Close.
   Status Flush();
 
-  // Sends what is buffered, waits for both replicas, commits the size.
+  // Sends what is buffered, waits for both replicas, commits the size (and
+  // for a staged writer, publishes the file at its name).
   Status Close();
 
   const proto::Attr& attr() const { return attr_; }
@@ -42,15 +57,21 @@ class FileWriter {
   };
   Status Dispatch(size_t length);
   Status WaitWindows(size_t max_in_flight);
+  Status Commit(uint64_t size, bool publish);
+  void Abandon();
 
   DataClient* data_;
   MetaClient* meta_;
+  LeaseKeeper* leases_;
   proto::Attr attr_;
+  const bool staged_;
   size_t window_bytes_;
-  std::string buffer_;         // bytes not yet dispatched
-  uint64_t buffer_offset_ = 0; // file offset of buffer_[0]
+  std::string buffer_;          // bytes not yet dispatched
+  uint64_t buffer_offset_ = 0;  // file offset of buffer_[0], a block boundary
   std::deque<Window> in_flight_;
+  std::vector<uint64_t> ranges_;  // block ranges sent since the last commit: first, end, ...
   bool closed_ = false;
+  bool published_ = false;
   uint64_t seq_ = 0;  // bumped by Flush: a block sent again gets a newer version
 };
 

@@ -1,5 +1,6 @@
 #include "core/client/fsck.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
@@ -122,8 +123,11 @@ Result<FsckReport> Fsck(FileSystem& fs, const FsckOptions& options) {
           for (size_t k = first_problem; k < report.problems.size(); ++k) {
             FsckProblem& p = report.problems[k];
             if (!p.recoverable) continue;
+            auto at = std::lower_bound(again->begin(), again->end(), static_cast<uint64_t>(p.block),
+                                       [](const BlockReport& r, uint64_t i) { return r.index < i; });
+            if (at == again->end() || at->index != static_cast<uint64_t>(p.block)) continue;
             std::vector<FsckProblem> still;
-            CheckBlock(a, a.name, (*again)[p.block], fs.map(), &still);
+            CheckBlock(a, a.name, *at, fs.map(), &still);
             bool fixed = true;
             for (const auto& s : still) fixed &= s.server != p.server;
             if (fixed) {

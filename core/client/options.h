@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -26,6 +27,9 @@ struct ClientOptions {
   bool verbose = false;
   // Where waits, resumes and repairs are reported (the CLI prints to stderr).
   std::function<void(const std::string&)> notice;
+  // Set (by a signal handler, say) to make block transfers stop with
+  // Cancelled; null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 }  // namespace dfs::client

@@ -29,6 +29,9 @@ Status SmallFileWriter::Finish() {
     r.mode = owner.mode;
     r.uid = owner.uid;
     r.gid = owner.gid;
+    r.replace = true;
+    r.holder_id = leases_->holder().id;
+    r.holder_name = leases_->holder().name;
     create.files.push_back(r);
   }
   proto::CreateManyRsp created;
@@ -36,8 +39,19 @@ Status SmallFileWriter::Finish() {
   if (created.files.size() != group.size() || created.codes.size() != group.size()) {
     return Internal("the meta server answered CreateMany for the wrong number of files");
   }
+  std::vector<uint64_t> staged;
+  Status failed;
   for (size_t k = 0; k < group.size(); ++k) {
-    if (created.codes[k] != 0) return Status(static_cast<Code>(created.codes[k]), created.errors[k]);
+    if (created.codes[k] == 0) {
+      staged.push_back(created.files[k].fid);
+      leases_->Hold(created.files[k].fid);
+    } else if (failed.ok()) {
+      failed = Status(static_cast<Code>(created.codes[k]), created.errors[k]);
+    }
+  }
+  if (!failed.ok()) {
+    Abandon(staged);
+    return failed;
   }
 
   std::vector<std::unique_ptr<Batch>> by_server(data_->size());
@@ -77,14 +91,58 @@ Status SmallFileWriter::Finish() {
   for (auto& b : by_server) {
     if (b) list.push_back(b.get());
   }
-  DFS_RETURN_IF_ERROR(data_->RunWrites(list));
+  if (Status st = data_->RunWrites(list); !st.ok()) {
+    Abandon(staged);
+    return st;
+  }
 
   proto::CommitManyReq commit;
   for (size_t k = 0; k < group.size(); ++k) {
-    commit.files.push_back({created.files[k].fid, created.files[k].generation, group[k].second.size()});
+    const proto::Attr& a = created.files[k];
+    proto::CommitReq c;
+    c.fid = a.fid;
+    c.generation = a.generation;
+    c.size = group[k].second.size();
+    c.ranges = {0, BlockCount(c.size, a.block_size)};
+    c.publish = true;
+    c.holder_id = leases_->holder().id;
+    commit.files.push_back(std::move(c));
   }
-  proto::Empty e;
-  return meta_->Call(proto::Op::kCommitMany, commit, &e);
+  proto::CommitManyRsp committed;
+  if (Status st = meta_->Call(proto::Op::kCommitMany, commit, &committed); !st.ok()) {
+    Abandon(staged);
+    return st;
+  }
+  if (committed.codes.size() != group.size() || committed.replaced.size() != group.size()) {
+    Abandon(staged);
+    return Internal("the meta server answered CommitMany for the wrong number of files");
+  }
+  std::vector<uint64_t> unpublished;
+  for (size_t k = 0; k < group.size(); ++k) {
+    if (committed.codes[k] != 0) {
+      unpublished.push_back(created.files[k].fid);
+      if (failed.ok()) failed = Status(static_cast<Code>(committed.codes[k]), committed.errors[k]);
+      continue;
+    }
+    leases_->Drop(created.files[k].fid);
+    if (committed.replaced[k].fid) data_->DeleteBlocks(committed.replaced[k]);
+  }
+  Abandon(unpublished);
+  return failed;
+}
+
+void SmallFileWriter::Abandon(const std::vector<uint64_t>& fids) {
+  if (fids.empty()) return;
+  proto::LeaseReq req;
+  req.holder_id = leases_->holder().id;
+  req.holder_name = leases_->holder().name;
+  req.fids = fids;
+  req.abandon = true;
+  proto::LeaseRsp rsp;
+  if (meta_->Call(proto::Op::kReleaseLeases, req, &rsp).ok()) {
+    for (const proto::Attr& gone : rsp.deleted) data_->DeleteBlocks(gone, /*uncommitted=*/true);
+  }
+  for (uint64_t fid : fids) leases_->Drop(fid);
 }
 
 }  // namespace dfs::client

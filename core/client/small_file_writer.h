@@ -3,7 +3,9 @@
 // all, one message per data server carrying all their blocks, and one meta
 // request to commit their sizes, instead of all of that per file. Writes wait
 // for down servers as FileWriter's do (R10); a file's size is committed only
-// after both replicas hold its blocks.
+// after both replicas hold its blocks. Each file is a staged copy that takes
+// its name only at that commit (atomic replace, as FileWriter's staged
+// writes); a group that fails leaves every name as it was.
 // Thread-safety: one thread at a time.
 #pragma once
 
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "core/client/data_client.h"
+#include "core/client/lease_keeper.h"
 #include "core/client/meta_client.h"
 
 namespace dfs::client {
@@ -21,8 +24,8 @@ class SmallFileWriter {
   static constexpr size_t kMaxFiles = 256;
   static constexpr size_t kMaxBytes = 4 << 20;
 
-  SmallFileWriter(DataClient* data, MetaClient* meta, uint32_t block_size)
-      : data_(data), meta_(meta), block_size_(block_size) {}
+  SmallFileWriter(DataClient* data, MetaClient* meta, LeaseKeeper* leases, uint32_t block_size)
+      : data_(data), meta_(meta), leases_(leases), block_size_(block_size) {}
 
   // Queues a file (normalised path) with all its bytes; may write the group.
   Status Add(std::string path, std::string bytes);
@@ -31,8 +34,12 @@ class SmallFileWriter {
   Status Finish();
 
  private:
+  // Deletes staged copies that will not be published.
+  void Abandon(const std::vector<uint64_t>& fids);
+
   DataClient* data_;
   MetaClient* meta_;
+  LeaseKeeper* leases_;
   uint32_t block_size_;
   std::vector<std::pair<std::string, std::string>> pending_;
   size_t pending_bytes_ = 0;

@@ -31,6 +31,11 @@ bool HoldsBlock(PlacementSeed seed, uint32_t stripe_width, ServerIndex server, B
 // sits in local slot k. REQUIRES: HoldsBlock(seed, stripe_width, server, block).
 uint64_t LocalSlot(PlacementSeed seed, uint32_t stripe_width, ServerIndex server, BlockIndex block);
 
+// The largest file size: 1 EiB. Holes cost nothing, so `truncate -s 1P`
+// works; a block index stays far from overflowing any offset computed from
+// it (index * block size, local slot * block size).
+inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 60;
+
 // Number of blocks of a file of `size` bytes.
 inline uint64_t BlockCount(uint64_t size, uint32_t block_size) {
   return (size + block_size - 1) / block_size;

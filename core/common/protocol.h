@@ -22,7 +22,8 @@
 
 namespace dfs::proto {
 
-inline constexpr int kProtocolVersion = 1;
+// Version 2: write leases, atomic replace, extent maps (docs/leases.md).
+inline constexpr int kProtocolVersion = 2;
 
 // Operation ids are stable and never reused.
 enum class Op : int {
@@ -49,6 +50,9 @@ enum class Op : int {
   kRemoveXattr = 20,
   kMknod = 21,
   kLink = 22,
+  kRenewLeases = 23,
+  kReleaseLeases = 24,
+  kGetExtents = 25,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
@@ -93,10 +97,18 @@ struct Attr {
   int64_t atime_ns = 0;
   std::string target;           // a symbolic link's target
   uint64_t rdev = 0;            // a device file's device number
+  // Blocks that hold data (the extent map's total). Fewer than the size's
+  // block count: the file has holes, which read as zeros (GetExtents).
+  uint64_t data_blocks = 0;
   MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink,
                      placement_seed, stripe_width, block_size, generation, truncate_generation,
-                     atime_ns, target, rdev);
+                     atime_ns, target, rdev, data_blocks);
 };
+
+// True when every block up to the size holds data: no extent map needed.
+inline bool Dense(const Attr& a) {
+  return a.block_size == 0 || a.data_blocks >= (a.size + a.block_size - 1) / a.block_size;
+}
 
 struct Empty {
   template <typename Packer>
@@ -112,7 +124,8 @@ struct GetMapRsp {
   std::string cluster_id;
   std::vector<std::string> servers;  // endpoint of data server i at position i
   uint32_t block_size = 0;           // default for new files
-  MSGPACK_DEFINE_MAP(cluster_id, servers, block_size);
+  uint32_t lease_ms = 0;             // a write lease lasts this long unless renewed
+  MSGPACK_DEFINE_MAP(cluster_id, servers, block_size, lease_ms);
 };
 
 struct PathReq {
@@ -120,7 +133,10 @@ struct PathReq {
   MSGPACK_DEFINE_MAP(path);
 };
 
-// Creates a file, or truncates an existing one to 0 (a new write generation).
+// Creates a file, or truncates an existing one to 0 (a new write generation),
+// and gives the holder the file's write lease. With `replace`, the name is
+// left alone: a new, nameless file is staged, and Commit with `publish`
+// puts it in place of whatever the name holds then (atomic replace).
 struct CreateReq {
   std::string path;
   uint32_t block_size = 0;  // 0: the cluster default
@@ -128,7 +144,19 @@ struct CreateReq {
   bool exclusive = false;   // fail if it exists
   uint32_t uid = 0;         // owner of a new file
   uint32_t gid = 0;         // its group, unless the directory is set-group-ID
-  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive, uid, gid);
+  bool replace = false;
+  uint64_t holder_id = 0;   // who writes: a random id per client; 0 takes no lease
+  std::string holder_name;  // "host pid N", for the busy message others get
+  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive, uid, gid, replace, holder_id, holder_name);
+};
+
+// Opens an existing file for writes in place: a new write generation and
+// the write lease.
+struct OpenWriteReq {
+  std::string path;
+  uint64_t holder_id = 0;
+  std::string holder_name;
+  MSGPACK_DEFINE_MAP(path, holder_id, holder_name);
 };
 
 // Many small files at once: one transaction, one round trip.
@@ -223,16 +251,72 @@ struct RenameReq {
 using LinkReq = RenameReq;  // {src, dst}: dst becomes a second name of src
 
 // Size moves only after the blocks are on both replicas (commit after data).
+// Refused unless `generation` is the file's current write generation and no
+// other client holds its lease. The extent map first loses every block past
+// `cut_size` (when `cut`: the file was shrunk since the last commit), then
+// gains `ranges` (block ranges written: first, end, first, end, ...), and
+// never reaches past the new size. `publish` puts a staged file (Create with
+// `replace`) at its name and ends the lease.
 struct CommitReq {
   uint64_t fid = 0;
   uint64_t generation = 0;
   uint64_t size = 0;
-  MSGPACK_DEFINE_MAP(fid, generation, size);
+  std::vector<uint64_t> ranges;
+  bool cut = false;
+  uint64_t cut_size = 0;
+  bool publish = false;
+  uint64_t holder_id = 0;
+  MSGPACK_DEFINE_MAP(fid, generation, size, ranges, cut, cut_size, publish, holder_id);
+};
+
+struct CommitRsp {
+  Attr file;
+  Attr replaced;  // a file that lost its last name to a publish (fid 0: none): its blocks may go
+  MSGPACK_DEFINE_MAP(file, replaced);
 };
 
 struct CommitManyReq {
   std::vector<CommitReq> files;
   MSGPACK_DEFINE_MAP(files);
+};
+
+// Each file commits or fails alone, in one transaction.
+struct CommitManyRsp {
+  std::vector<Attr> replaced;       // per file, as CommitRsp::replaced
+  std::vector<int> codes;           // per file: Code
+  std::vector<std::string> errors;  // per file: message
+  MSGPACK_DEFINE_MAP(replaced, codes, errors);
+};
+
+// RenewLeases: the holder is still writing these files. ReleaseLeases: it is
+// done with them; with `abandon`, staged files (never published) are deleted.
+struct LeaseReq {
+  uint64_t holder_id = 0;
+  std::string holder_name;
+  std::vector<uint64_t> fids;
+  bool abandon = false;
+  MSGPACK_DEFINE_MAP(holder_id, holder_name, fids, abandon);
+};
+
+struct LeaseRsp {
+  std::vector<uint64_t> lost;  // Renew: leases another client holds now, or of files gone
+  std::vector<Attr> deleted;   // Release with abandon: staged files deleted (their blocks may go)
+  MSGPACK_DEFINE_MAP(lost, deleted);
+};
+
+// The data ranges of a file from block `first` on: [first, end) pairs of
+// block indexes, in order, at most `limit` of them.
+struct ExtentsReq {
+  uint64_t fid = 0;
+  uint64_t first = 0;
+  uint32_t limit = 4096;
+  MSGPACK_DEFINE_MAP(fid, first, limit);
+};
+
+struct ExtentsRsp {
+  std::vector<uint64_t> ranges;  // first, end, first, end, ...
+  bool more = false;
+  MSGPACK_DEFINE_MAP(ranges, more);
 };
 
 struct ListFilesReq {

@@ -22,6 +22,9 @@ const char* CodeName(Code code) {
     case Code::kNameTooLong: return "name too long";
     case Code::kNoAttribute: return "no such attribute";
     case Code::kNotPermitted: return "operation not permitted";
+    case Code::kBusy: return "busy";
+    case Code::kFileTooLarge: return "file too large";
+    case Code::kCancelled: return "cancelled";
   }
   return "unknown";
 }

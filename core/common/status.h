@@ -29,6 +29,9 @@ enum class Code : int {
   kNameTooLong = 15,        // a name or path over NAME_MAX / PATH_MAX
   kNoAttribute = 16,        // no such extended attribute
   kNotPermitted = 17,       // not allowed for this kind of entry (EPERM)
+  kBusy = 18,               // another client holds the file's write lease (EBUSY)
+  kFileTooLarge = 19,       // past the largest file size (EFBIG)
+  kCancelled = 20,          // the user interrupted the operation (Ctrl-C)
 };
 
 const char* CodeName(Code code);

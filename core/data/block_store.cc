@@ -45,6 +45,7 @@ std::string Errno(const std::string& what) { return what + ": " + strerror(errno
 
 Status IoError(const std::string& what) {
   if (errno == ENOSPC || errno == EDQUOT) return Status(Code::kResourceExhausted, Errno(what));
+  if (errno == EFBIG) return Status(Code::kFileTooLarge, Errno(what) + " (past what this server's file system holds)");
   return Internal(Errno(what));
 }
 
@@ -79,6 +80,35 @@ Status PreadAll(int fd, char* p, size_t n, off_t off, const std::string& what) {
     off += r;
   }
   return Status::Ok();
+}
+
+// Filled slots of an index file. A sparse file's index has holes (slots
+// never written): they are skipped, not read, so a block at offset 10^12
+// costs no 12 GB read here.
+uint64_t CountStoredBlocks(const std::string& idx_path) {
+  int fd = open(idx_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  uint64_t count = 0;
+  if (fstat(fd, &st) == 0) {
+    constexpr size_t kChunk = 1 << 20;  // a multiple of the record size
+    std::vector<IdxRecord> recs(kChunk / kIdxRecord);
+    off_t off = kIdxHeader;
+    while (off < st.st_size) {
+      off_t data = lseek(fd, off, SEEK_DATA);
+      if (data < 0) break;  // only a hole is left
+      // Back to a record boundary.
+      off = std::max<off_t>(off, data - (data - static_cast<off_t>(kIdxHeader)) % static_cast<off_t>(kIdxRecord));
+      ssize_t got = pread(fd, recs.data(), kChunk, off);
+      if (got <= 0) break;
+      size_t n = static_cast<size_t>(got) / kIdxRecord;
+      for (size_t k = 0; k < n; ++k) count += recs[k].version != 0;
+      off += static_cast<off_t>(n * kIdxRecord);
+      if (n == 0) break;
+    }
+  }
+  close(fd);
+  return count;
 }
 
 }  // namespace
@@ -231,6 +261,9 @@ Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& rec
       return InvalidArgument("block " + std::to_string(r.index) + " is longer than the block size");
     }
     if (r.version == 0) return InvalidArgument("block " + std::to_string(r.index) + " has version 0");
+    if (r.index >= BlockCount(kMaxFileSize, key.block_size)) {
+      return InvalidArgument("block " + std::to_string(r.index) + " is past the largest file size");
+    }
     if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, r.index)) {
       return InvalidArgument("block " + std::to_string(r.index) + " of file id " + std::to_string(key.fid) +
                              " does not belong on server " + std::to_string(index_));
@@ -458,20 +491,12 @@ Result<StoreStats> BlockStore::Stats() {
     auto path = it->path();
     if (path.extension() == ".dat") {
       ++s.files;
-      s.bytes += it->file_size(ec);
+      // What the disk holds, not the file's length: a sparse file's holes
+      // cost nothing.
+      struct stat st;
+      if (::stat(path.c_str(), &st) == 0) s.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
     } else if (path.extension() == ".idx") {
-      uint64_t size = it->file_size(ec);
-      if (size > kIdxHeader) {
-        // Count filled slots.
-        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          std::vector<IdxRecord> recs((size - kIdxHeader) / kIdxRecord);
-          if (PreadAll(fd, reinterpret_cast<char*>(recs.data()), recs.size() * kIdxRecord, kIdxHeader, "").ok()) {
-            for (const auto& r : recs) s.blocks += r.version != 0;
-          }
-          close(fd);
-        }
-      }
+      s.blocks += CountStoredBlocks(path);
     }
   }
   struct statvfs v;

@@ -63,7 +63,8 @@ void Rebuilder::MaybeReportProgress(bool force) {
 void Rebuilder::Run() {
   started_ = last_report_ = Now();
   for (const auto& ep : servers_) peers_.push_back(std::make_unique<transport::Channel>(ep, transport::ChannelOptions{1000, 30000}));
-  transport::Channel meta(meta_, {1000, 15000});
+  meta_channel_ = std::make_unique<transport::Channel>(meta_, transport::ChannelOptions{1000, 15000});
+  transport::Channel& meta = *meta_channel_;
 
   std::vector<proto::Attr> retry;
   std::unordered_set<uint64_t> live;
@@ -124,14 +125,47 @@ void Rebuilder::Run() {
   progress_.running = false;
 }
 
+Result<std::vector<std::pair<uint64_t, uint64_t>>> Rebuilder::DataRanges(const proto::Attr& file) {
+  const uint64_t count = BlockCount(file.size, file.block_size);
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  if (proto::Dense(file)) {
+    ranges.emplace_back(0, count);
+    return ranges;
+  }
+  proto::ExtentsReq req;
+  req.fid = file.fid;
+  while (true) {
+    auto reply = meta_channel_->Call(proto::Encode(proto::Op::kGetExtents, 1, req));
+    proto::ExtentsRsp page;
+    DFS_RETURN_IF_ERROR(reply.ok() ? proto::DecodeReply(*reply, &page) : reply.status());
+    for (size_t k = 0; k + 1 < page.ranges.size(); k += 2) {
+      uint64_t end = std::min(page.ranges[k + 1], count);
+      if (page.ranges[k] < end) ranges.emplace_back(page.ranges[k], end);
+    }
+    if (!page.more || page.ranges.empty()) return ranges;
+    req.first = page.ranges.back();
+  }
+}
+
 bool Rebuilder::RebuildFile(const proto::Attr& file) {
   const uint32_t n = file.stripe_width;
   if (n < 2 || index_ >= n || file.size == 0 || n > servers_.size()) return true;
+  auto ranges = DataRanges(file);
+  if (!ranges.ok()) return false;  // the meta server is away: next round
+  bool complete = true;
+  for (const auto& [first, end] : *ranges) {
+    if (stop_) break;
+    complete &= RebuildRange(file, first, end);
+  }
+  return complete;
+}
+
+bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t count) {
+  const uint32_t n = file.stripe_width;
   FileKey key{file.fid, file.placement_seed, n, file.block_size};
-  const uint64_t count = BlockCount(file.size, file.block_size);
   const uint64_t window = std::max<uint64_t>(n, kWindowBytes / file.block_size);
   bool complete = true;
-  for (uint64_t first = 0; first < count && !stop_; first += window) {
+  for (uint64_t first = from; first < count && !stop_; first += window) {
     std::vector<BlockRecord> local;
     for (uint64_t i = first; i < std::min(count, first + window); ++i) {
       if (HoldsBlock(file.placement_seed, n, index_, i)) {

@@ -47,6 +47,10 @@ class Rebuilder {
   // Checks and repairs one file's blocks on this server. False if a holder
   // it needed was down (try again later).
   bool RebuildFile(const proto::Attr& file);
+  // Checks and repairs blocks [first, end) of a file (all data blocks).
+  bool RebuildRange(const proto::Attr& file, uint64_t first, uint64_t end);
+  // The data ranges [first, end) of a file: its extent map.
+  Result<std::vector<std::pair<uint64_t, uint64_t>>> DataRanges(const proto::Attr& file);
   void Log(const char* fmt, ...);
   void MaybeReportProgress(bool force);
 
@@ -57,6 +61,7 @@ class Rebuilder {
   double trash_grace_s_;
   uint32_t index_;
   std::vector<std::unique_ptr<transport::Channel>> peers_;
+  std::unique_ptr<transport::Channel> meta_channel_;  // the rebuild thread's
   std::thread thread_;
   std::atomic<bool> stop_{false};
   RebuildProgress progress_;

@@ -36,7 +36,7 @@ transport::Message MetaService::Handle(transport::Message&& request) {
     case Op::kGetMap:
       return Serve<proto::Empty>(h, [&](const proto::Empty&) -> Result<proto::GetMapRsp> {
         const ClusterConfig& c = store_->config();
-        return proto::GetMapRsp{c.cluster_id, c.servers, c.block_size};
+        return proto::GetMapRsp{c.cluster_id, c.servers, c.block_size, static_cast<uint32_t>(store_->lease_ms())};
       });
     case Op::kLookup:
       return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
@@ -124,13 +124,25 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         return store_->Link(src, dst);
       });
     case Op::kOpenWrite:
-      return Serve<proto::PathReq>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
-        DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
-        return store_->OpenWrite(p);
+      return Serve<proto::OpenWriteReq>(h, [&](proto::OpenWriteReq& r) -> Result<proto::Attr> {
+        DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        return store_->OpenWrite(r);
       });
     case Op::kCommit:
-      return Serve<proto::CommitReq>(h, [&](const proto::CommitReq& r) -> Result<proto::Attr> {
-        return store_->Commit(r.fid, r.generation, r.size);
+      return Serve<proto::CommitReq>(h, [&](const proto::CommitReq& r) -> Result<proto::CommitRsp> {
+        return store_->Commit(r);
+      });
+    case Op::kRenewLeases:
+      return Serve<proto::LeaseReq>(h, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> {
+        return store_->RenewLeases(r);
+      });
+    case Op::kReleaseLeases:
+      return Serve<proto::LeaseReq>(h, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> {
+        return store_->ReleaseLeases(r);
+      });
+    case Op::kGetExtents:
+      return Serve<proto::ExtentsReq>(h, [&](const proto::ExtentsReq& r) -> Result<proto::ExtentsRsp> {
+        return store_->Extents(r);
       });
     case Op::kCreateMany:
       return Serve<proto::CreateManyReq>(h, [&](const proto::CreateManyReq& r) -> Result<proto::CreateManyRsp> {
@@ -144,9 +156,9 @@ transport::Message MetaService::Handle(transport::Message&& request) {
         return rsp;
       });
     case Op::kCommitMany:
-      return Serve<proto::CommitManyReq>(h, [&](const proto::CommitManyReq& r) -> Result<proto::Empty> {
-        DFS_RETURN_IF_ERROR(store_->CommitMany(r.files));
-        return proto::Empty{};
+      return Serve<proto::CommitManyReq>(h, [&](const proto::CommitManyReq& r) -> Result<proto::CommitManyRsp> {
+        if (r.files.size() > 10000) return InvalidArgument("at most 10000 files per CommitMany");
+        return store_->CommitMany(r.files);
       });
     case Op::kListFiles:
       return Serve<proto::ListFilesReq>(h, [&](const proto::ListFilesReq& r) -> Result<proto::ListFilesRsp> {
@@ -164,8 +176,18 @@ transport::Message MetaService::Handle(transport::Message&& request) {
   }
 }
 
+void MetaService::Tick() {
+  for (const Lease& l : store_->ExpireLeases()) {
+    fprintf(stderr, "dfs meta: the write lease of %s on file id %llu expired%s\n", l.holder.name.c_str(),
+            static_cast<unsigned long long>(l.fid),
+            l.staged ? "; its unpublished copy is deleted (the name keeps what it had)" : "");
+  }
+}
+
 Status RunMetaServer(const MetaServerOptions& options) {
-  DFS_ASSIGN_OR_RETURN(auto store, MetaStore::Open(options.dir));
+  MetaStoreOptions store_options;
+  store_options.lease_ms = static_cast<int64_t>(options.lease_seconds * 1000);
+  DFS_ASSIGN_OR_RETURN(auto store, MetaStore::Open(options.dir, store_options));
   if (!options.data_servers.empty()) {
     const auto& stored = store->config().servers;
     if (!stored.empty() && options.data_servers.size() < stored.size()) {
@@ -188,7 +210,7 @@ Status RunMetaServer(const MetaServerOptions& options) {
   fprintf(stderr, "dfs meta: cluster %s, %zu data servers, listening on %s\n",
           store->config().cluster_id.c_str(), store->config().servers.size(), options.listen.c_str());
   MetaService service(store.get());
-  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
+  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); }, [&] { service.Tick(); });
   (void)store->Sync();
   fprintf(stderr, "dfs meta: stopped\n");
   return Status::Ok();

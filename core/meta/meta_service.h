@@ -16,6 +16,8 @@ class MetaService {
  public:
   explicit MetaService(MetaStore* store) : store_(store) {}
   transport::Message Handle(transport::Message&& request);
+  // Between requests: ends the write leases nobody renewed.
+  void Tick();
 
  private:
   MetaStore* store_;
@@ -26,6 +28,7 @@ struct MetaServerOptions {
   std::string listen;
   std::vector<std::string> data_servers;  // empty: use the stored map
   uint32_t block_size = 0;                // 0: keep the stored default (512)
+  double lease_seconds = 60;              // a writer that stops renewing loses its lease after this
 };
 
 // Runs the meta server until SIGINT/SIGTERM. Returns why it could not start.

@@ -9,12 +9,11 @@
 
 #include "core/common/path.h"
 #include "core/common/placement.h"
+#include "core/meta/meta_store_util.h"
 #include "core/meta/sqlite_util.h"
 
 namespace dfs::meta {
 namespace {
-
-constexpr uint64_t kRootFid = 1;
 
 // Schema version 2 added atime_ns, target, rdev and the xattrs table.
 const char* kSchema = R"sql(
@@ -40,6 +39,7 @@ CREATE TABLE IF NOT EXISTS inodes(
   atime_ns INTEGER NOT NULL DEFAULT 0,
   target TEXT NOT NULL DEFAULT '',
   rdev INTEGER NOT NULL DEFAULT 0,
+  data_blocks INTEGER NOT NULL DEFAULT 0,
   UNIQUE(parent, name));
 CREATE TABLE IF NOT EXISTS deleted(
   fid INTEGER PRIMARY KEY, seed INTEGER, stripe INTEGER, block_size INTEGER, deleted_ns INTEGER);
@@ -48,6 +48,21 @@ CREATE TABLE IF NOT EXISTS xattrs(
 CREATE TABLE IF NOT EXISTS dentries(
   parent INTEGER NOT NULL, name TEXT NOT NULL, fid INTEGER NOT NULL, PRIMARY KEY(parent, name));
 CREATE INDEX IF NOT EXISTS dentries_by_fid ON dentries(fid);
+CREATE TABLE IF NOT EXISTS extents(
+  fid INTEGER NOT NULL, first_block INTEGER NOT NULL, end_block INTEGER NOT NULL, PRIMARY KEY(fid, first_block));
+CREATE TABLE IF NOT EXISTS staged(
+  fid INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL, holder_id INTEGER NOT NULL,
+  holder_name TEXT NOT NULL);
+)sql";
+
+// Version 4: extent maps (holes), and staged files of atomic replaces. Every
+// file written before was dense: one extent over all its blocks.
+const char* kUpgradeToV4 = R"sql(
+ALTER TABLE inodes ADD COLUMN data_blocks INTEGER NOT NULL DEFAULT 0;
+UPDATE inodes SET data_blocks = (size + block_size - 1) / block_size WHERE type = 1 AND block_size > 0;
+CREATE TABLE extents(
+  fid INTEGER NOT NULL, first_block INTEGER NOT NULL, end_block INTEGER NOT NULL, PRIMARY KEY(fid, first_block));
+INSERT INTO extents(fid, first_block, end_block) SELECT fid, 0, data_blocks FROM inodes WHERE data_blocks > 0;
 )sql";
 
 const char* kUpgradeToV2 = R"sql(
@@ -67,11 +82,11 @@ INSERT INTO dentries(parent, name, fid) SELECT parent, name, fid FROM inodes WHE
 
 const char* kColumns =
     "fid, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, seed, stripe, block_size, "
-    "generation, truncate_generation, atime_ns, target, rdev";
+    "generation, truncate_generation, atime_ns, target, rdev, data_blocks";
 // The same, for an entry found by name: the name is the dentry's.
 const char* kEntryColumns =
     "i.fid, d.name, i.type, i.mode, i.uid, i.gid, i.size, i.mtime_ns, i.ctime_ns, i.nlink, i.seed, i.stripe, "
-    "i.block_size, i.generation, i.truncate_generation, i.atime_ns, i.target, i.rdev "
+    "i.block_size, i.generation, i.truncate_generation, i.atime_ns, i.target, i.rdev, i.data_blocks "
     "FROM dentries d JOIN inodes i ON i.fid = d.fid";
 
 Attr ReadAttr(Stmt& s) {
@@ -95,15 +110,24 @@ Attr ReadAttr(Stmt& s) {
   a.atime_ns = sqlite3_column_int64(r, 15);
   a.target = s.Text(16);
   a.rdev = static_cast<uint64_t>(sqlite3_column_int64(r, 17));
+  a.data_blocks = static_cast<uint64_t>(sqlite3_column_int64(r, 18));
   return a;
 }
 
-bool IsDir(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kDirectory); }
-bool IsFile(const Attr& a) { return a.type == static_cast<int>(proto::FileType::kFile); }
-
 }  // namespace
 
-Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
+MetaStore::MetaStore(sqlite3* db, MetaStoreOptions options)
+    : db_(db), clock_ms_(std::move(options.clock_ms)), leases_(options.lease_ms) {
+  if (!clock_ms_) {
+    clock_ms_ = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+}
+
+Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir, MetaStoreOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return InvalidArgument("cannot create meta directory " + dir + ": " + ec.message());
@@ -114,7 +138,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
     sqlite3_close(db);
     return Internal("cannot open " + file + ": " + msg);
   }
-  std::unique_ptr<MetaStore> store(new MetaStore(db));
+  std::unique_ptr<MetaStore> store(new MetaStore(db, std::move(options)));
   DFS_RETURN_IF_ERROR(store->Init().WithContext(file));
   return store;
 }
@@ -163,9 +187,10 @@ Status MetaStore::Init() {
     bool existing = s.Step() == SQLITE_ROW;
     if (existing && version < 2) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV2));
     if (existing && version < 3) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV3));
+    if (existing && version < 4) DFS_RETURN_IF_ERROR(Exec(kUpgradeToV4));
   }
   DFS_RETURN_IF_ERROR(Exec(kSchema));
-  DFS_RETURN_IF_ERROR(Exec("PRAGMA user_version = 3"));
+  DFS_RETURN_IF_ERROR(Exec("PRAGMA user_version = 4"));
 
   auto get = [&](const std::string& key) -> std::string {
     Stmt s(Prepare("SELECT value FROM config WHERE key = ?"));
@@ -202,7 +227,7 @@ Status MetaStore::Init() {
     config_.servers.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
   }
   sqlite3_reset(s);
-  return Status::Ok();
+  return RestoreStagedLeases();
 }
 
 Status MetaStore::SaveCounters() {
@@ -233,7 +258,7 @@ Status MetaStore::SetDefaultBlockSize(uint32_t block_size) {
   return Status::Ok();
 }
 
-Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a) {
+Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a, bool named) {
   Stmt s(Prepare(
       "INSERT INTO inodes(fid, parent, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, "
       "seed, stripe, block_size, generation, truncate_generation, atime_ns, target, rdev) "
@@ -244,7 +269,7 @@ Status MetaStore::Insert(uint64_t parent, const std::string& name, const Attr& a
   s.Bind(15, a.generation).Bind(16, a.truncate_generation).Bind(17, a.atime_ns).Bind(18, a.target);
   s.Bind(19, static_cast<int64_t>(a.rdev));
   DFS_RETURN_IF_ERROR(s.Run("insert inode " + name));
-  if (a.fid == kRootFid) return Status::Ok();  // the root has no name
+  if (a.fid == kRootFid || !named) return Status::Ok();  // the root has no name
   return InsertName(parent, name, a.fid);
 }
 
@@ -313,6 +338,7 @@ Status MetaStore::DeleteInode(const Attr& a) {
   xattrs.Bind(1, a.fid);
   DFS_RETURN_IF_ERROR(xattrs.Run("delete the attributes of " + a.name));
   if (!IsFile(a)) return Status::Ok();
+  DFS_RETURN_IF_ERROR(DeleteExtents(a.fid));
   Stmt rec(Prepare("INSERT OR REPLACE INTO deleted(fid, seed, stripe, block_size, deleted_ns) VALUES (?, ?, ?, ?, ?)"));
   rec.Bind(1, a.fid).Bind(2, static_cast<int64_t>(a.placement_seed)).Bind(3, a.stripe_width);
   rec.Bind(4, a.block_size).Bind(5, NowNs());
@@ -350,77 +376,6 @@ Result<Attr> MetaStore::Resolve(const std::string& path) {
 }
 
 Result<Attr> MetaStore::Lookup(const std::string& path) { return Resolve(path); }
-
-Result<Attr> MetaStore::Create(const proto::CreateReq& req) {
-  Txn txn(db_);
-  DFS_ASSIGN_OR_RETURN(Attr a, CreateInTxn(req));
-  DFS_RETURN_IF_ERROR(SaveCounters());
-  DFS_RETURN_IF_ERROR(txn.Commit());
-  return a;
-}
-
-std::vector<Result<Attr>> MetaStore::CreateMany(const std::vector<proto::CreateReq>& files) {
-  std::vector<Result<Attr>> out;
-  Txn txn(db_);
-  for (proto::CreateReq f : files) {
-    auto path = NormalizePath(f.path);
-    if (path.ok()) f.path = *path;
-    out.push_back(path.ok() ? CreateInTxn(f) : Result<Attr>(path.status()));
-  }
-  Status st = SaveCounters();
-  if (st.ok()) st = txn.Commit();
-  if (!st.ok()) out.assign(files.size(), st);
-  return out;
-}
-
-Status MetaStore::CommitMany(const std::vector<proto::CommitReq>& files) {
-  Txn txn(db_);
-  for (const auto& f : files) DFS_RETURN_IF_ERROR(CommitInTxn(f.fid, f.size).status());
-  return txn.Commit();
-}
-
-// REQUIRES: a transaction is open.
-Result<Attr> MetaStore::CreateInTxn(const proto::CreateReq& req) {
-  const std::string& path = req.path;
-  if (path == "/") return Status(Code::kIsADirectory, "/: is a directory");
-  uint32_t block_size = req.block_size ? req.block_size : config_.block_size;
-  if (block_size < 64 || block_size > (4u << 20)) {
-    return InvalidArgument("block size " + std::to_string(block_size) + " out of range (64 B to 4 MiB)");
-  }
-  DFS_ASSIGN_OR_RETURN(Attr parent, Resolve(ParentPath(path)));
-  if (!IsDir(parent)) return Status(Code::kNotADirectory, ParentPath(path) + ": not a directory");
-  std::string name = BaseName(path);
-  auto existing = Child(parent.fid, name);
-  if (existing.ok()) {
-    Attr a = std::move(*existing);
-    if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
-    if (req.exclusive) return Status(Code::kAlreadyExists, path + ": file exists");
-    if (!IsFile(a)) return InvalidArgument(path + ": not a regular file");
-    a.generation = NextGeneration();
-    a.truncate_generation = a.generation;
-    a.size = 0;
-    a.mtime_ns = a.ctime_ns = NowNs();
-    Stmt s(Prepare("UPDATE inodes SET size = 0, generation = ?, truncate_generation = ?, mtime_ns = ?, "
-                   "ctime_ns = ? WHERE fid = ?"));
-    s.Bind(1, a.generation).Bind(2, a.truncate_generation).Bind(3, a.mtime_ns).Bind(4, a.ctime_ns).Bind(5, a.fid);
-    DFS_RETURN_IF_ERROR(s.Run("truncate " + path));
-    a.name = name;
-    return a;
-  }
-  if (config_.servers.size() < 2) return Status(Code::kFailedPrecondition, "the meta server has no data server map");
-  Attr a;
-  a.type = static_cast<int>(proto::FileType::kFile);
-  a.mode = req.mode & 07777;
-  a.uid = req.uid;
-  a.gid = req.gid;
-  a.placement_seed = Fnv1a64(path);
-  a.stripe_width = static_cast<uint32_t>(config_.servers.size());
-  a.block_size = block_size;
-  a.generation = NextGeneration();
-  a.truncate_generation = a.generation;
-  DFS_RETURN_IF_ERROR(InsertChild(parent, name, &a));
-  return a;
-}
 
 Result<Attr> MetaStore::Mkdir(const proto::MkdirReq& req) {
   const std::string& path = req.path;
@@ -606,39 +561,6 @@ Status MetaStore::Rename(const std::string& src, const std::string& dst) {
     DFS_RETURN_IF_ERROR(TouchDir(to_parent.fid, moved_dir - replaced_dir));
   }
   return txn.Commit();
-}
-
-Result<Attr> MetaStore::Commit(uint64_t fid, uint64_t generation, uint64_t size) {
-  Txn txn(db_);
-  DFS_ASSIGN_OR_RETURN(Attr a, CommitInTxn(fid, size));
-  DFS_RETURN_IF_ERROR(txn.Commit());
-  return a;
-}
-
-Result<Attr> MetaStore::OpenWrite(const std::string& path) {
-  DFS_ASSIGN_OR_RETURN(Attr a, Resolve(path));
-  if (IsDir(a)) return Status(Code::kIsADirectory, path + ": is a directory");
-  if (!IsFile(a)) return InvalidArgument(path + ": not a regular file");
-  Txn txn(db_);
-  a.generation = NextGeneration();
-  Stmt s(Prepare("UPDATE inodes SET generation = ? WHERE fid = ?"));
-  s.Bind(1, a.generation).Bind(2, a.fid);
-  if (s.Step() != SQLITE_DONE) return Internal("cannot open " + path + " for writing");
-  DFS_RETURN_IF_ERROR(SaveCounters());
-  DFS_RETURN_IF_ERROR(txn.Commit());
-  return a;
-}
-
-Result<Attr> MetaStore::CommitInTxn(uint64_t fid, uint64_t size) {
-  DFS_ASSIGN_OR_RETURN(Attr a, ByFid(fid));
-  if (!IsFile(a)) return Status(Code::kIsADirectory, "file id " + std::to_string(fid) + " is not a regular file");
-  a.size = size;
-  a.mtime_ns = NowNs();
-  a.ctime_ns = a.mtime_ns;
-  Stmt s(Prepare("UPDATE inodes SET size = ?, mtime_ns = ?, ctime_ns = ? WHERE fid = ?"));
-  s.Bind(1, size).Bind(2, a.mtime_ns).Bind(3, a.ctime_ns).Bind(4, fid);
-  DFS_RETURN_IF_ERROR(s.Run("commit file id " + std::to_string(fid)));
-  return a;
 }
 
 Result<std::string> MetaStore::PathOf(uint64_t fid) {

@@ -18,9 +18,11 @@ namespace dfs::testing {
 // Mounts the cluster on a fresh directory; unmounts at the end.
 class Mount {
  public:
-  explicit Mount(Cluster& c, std::vector<std::string> options = {}) : c_(c), dir_(c.dir() + "/mnt") {
+  explicit Mount(Cluster& c, std::vector<std::string> options = {}, const std::string& name = "mnt")
+      : c_(c), dir_(c.dir() + "/" + name) {
     std::filesystem::create_directories(dir_);
-    std::vector<std::string> args = {"mount", "--log", c.dir() + "/mount.log", dir_};
+    std::string log = c.dir() + (name == "mnt" ? "/mount.log" : "/" + name + ".log");
+    std::vector<std::string> args = {"mount", "--log", log, dir_};
     for (const auto& o : options) args.insert(args.end(), {"-o", o});
     auto r = c_.Dfs(args, "", 30);
     mounted_ = r.code == 0;

@@ -99,6 +99,91 @@ CommandResult Run(const std::vector<std::string>& argv, const std::string& input
   return r;
 }
 
+BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv) {
+  char out_tmpl[] = "/tmp/dfs-bg-out-XXXXXX";
+  char err_tmpl[] = "/tmp/dfs-bg-err-XXXXXX";
+  int out = mkstemp(out_tmpl);
+  int err = mkstemp(err_tmpl);
+  REQUIRE((out >= 0 && err >= 0));
+  out_path_ = out_tmpl;
+  err_path_ = err_tmpl;
+  int in[2];
+  REQUIRE(pipe2(in, O_CLOEXEC) == 0);
+  pid_ = fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    dup2(in[0], 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    closefrom(3);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out);
+  close(err);
+  in_ = in[1];
+  signal(SIGPIPE, SIG_IGN);  // a child that stopped reading must not kill the test
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (!waited_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+  if (in_ >= 0) close(in_);
+  unlink(out_path_.c_str());
+  unlink(err_path_.c_str());
+}
+
+bool BackgroundCommand::Feed(const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t w = write(in_, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<size_t>(w);
+  }
+  return true;
+}
+
+void BackgroundCommand::CloseInput() {
+  if (in_ >= 0) close(in_);
+  in_ = -1;
+}
+
+void BackgroundCommand::Signal(int sig) { kill(pid_, sig); }
+
+CommandResult BackgroundCommand::Wait(double timeout_s) {
+  CloseInput();
+  CommandResult r;
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  waited_ = true;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(out_path_);
+  r.err = slurp(err_path_);
+  return r;
+}
+
 // `n` distinct free loopback ports: each socket stays bound until all are
 // picked, or the kernel may hand out one port twice.
 std::vector<int> FreePorts(int n) {
@@ -300,6 +385,12 @@ CommandResult Cluster::Dfs(const std::vector<std::string>& args, const std::stri
   std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, input, timeout_s);
+}
+
+std::unique_ptr<BackgroundCommand> Cluster::StartDfs(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<BackgroundCommand>(argv);
 }
 
 std::string Cluster::LocalFile(const std::string& name, const std::string& bytes) {

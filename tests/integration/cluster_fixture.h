@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,31 @@ struct CommandResult {
 // Runs a program with arguments, feeding `input` on stdin; kills it after
 // `timeout_s` seconds.
 CommandResult Run(const std::vector<std::string>& argv, const std::string& input = "", double timeout_s = 120);
+
+// A command running in the background: the test feeds its stdin, signals
+// it, and collects what it printed when it ends. Killed if still running
+// when it goes away.
+class BackgroundCommand {
+ public:
+  explicit BackgroundCommand(const std::vector<std::string>& argv);
+  ~BackgroundCommand();
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Writes to its stdin (blocking); false once it stopped reading.
+  bool Feed(const std::string& bytes);
+  void CloseInput();
+  void Signal(int sig);
+  // Waits for it to end (killing it after `timeout_s`).
+  CommandResult Wait(double timeout_s = 120);
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1;
+  std::string out_path_, err_path_;
+  bool waited_ = false;
+};
 
 // Path of the dfs binary under test (env DFS_BIN).
 std::string DfsBinary();
@@ -44,6 +70,8 @@ class Cluster {
 
   // Runs `dfs --meta <this cluster> args...`.
   CommandResult Dfs(const std::vector<std::string>& args, const std::string& input = "", double timeout_s = 120);
+  // Starts it in the background.
+  std::unique_ptr<BackgroundCommand> StartDfs(const std::vector<std::string>& args);
 
   // Writes `bytes` to a local file under the cluster directory; returns its path.
   std::string LocalFile(const std::string& name, const std::string& bytes);

@@ -55,7 +55,11 @@ TEST_CASE("the namespace survives a reopen", "[unit]") {
     auto a = store->Create(File("/d/f", 4096, false));
     REQUIRE(a.ok());
     fid = a->fid;
-    REQUIRE(store->Commit(fid, a->generation, 1234).ok());
+    proto::CommitReq commit;
+    commit.fid = fid;
+    commit.generation = a->generation;
+    commit.size = 1234;
+    REQUIRE(store->Commit(commit).ok());
   }
   auto store = MetaStore::Open(dir.path());
   REQUIRE(store.ok());
@@ -281,7 +285,7 @@ TEST_CASE("special files keep their type and device number", "[unit]") {
   req.path = "/x";
   req.type = static_cast<int>(proto::FileType::kFile);
   CHECK(store->Mknod(req).status().code() == Code::kInvalidArgument);
-  CHECK(store->OpenWrite("/dev0").status().code() == Code::kInvalidArgument);
+  CHECK(store->OpenWrite(proto::OpenWriteReq{"/dev0", 0, ""}).status().code() == Code::kInvalidArgument);
 }
 
 TEST_CASE("hard links: one file under two names until the last goes", "[unit]") {

@@ -1,0 +1,79 @@
+#include "core/client/lease_keeper.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "core/client/meta_client.h"
+
+namespace dfs::client {
+
+LeaseHolderId LeaseHolderId::ForThisProcess() {
+  LeaseHolderId h;
+  std::random_device rd;
+  while (h.id == 0) h.id = (uint64_t{rd()} << 32) ^ rd();
+  char host[256] = "unknown-host";
+  gethostname(host, sizeof host - 1);
+  h.name = std::string(host) + " pid " + std::to_string(getpid());
+  return h;
+}
+
+LeaseKeeper::LeaseKeeper(std::string meta_endpoint, LeaseHolderId holder, uint32_t lease_ms)
+    : meta_endpoint_(std::move(meta_endpoint)), holder_(std::move(holder)), lease_ms_(lease_ms ? lease_ms : 60000) {}
+
+LeaseKeeper::~LeaseKeeper() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LeaseKeeper::Hold(uint64_t fid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_.insert(fid);
+  lost_.erase(fid);
+  // The thread (and its ZeroMQ socket) starts only when a lease exists: a
+  // read-only client never runs it.
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+}
+
+void LeaseKeeper::Drop(uint64_t fid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_.erase(fid);
+  lost_.erase(fid);
+}
+
+bool LeaseKeeper::Lost(uint64_t fid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lost_.count(fid) > 0;
+}
+
+void LeaseKeeper::Loop() {
+  MetaClient meta(meta_endpoint_);
+  const auto period = std::chrono::milliseconds(lease_ms_ / 3);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, period, [&] { return stop_; });
+    if (stop_ || held_.empty()) continue;
+    proto::LeaseReq req;
+    req.holder_id = holder_.id;
+    req.holder_name = holder_.name;
+    req.fids.assign(held_.begin(), held_.end());
+    lock.unlock();
+    proto::LeaseRsp rsp;
+    // A meta server that does not answer is tried again next period; the
+    // lease lasts three of them.
+    Status st = meta.Call(proto::Op::kRenewLeases, req, &rsp);
+    lock.lock();
+    if (!st.ok()) continue;
+    for (uint64_t fid : rsp.lost) {
+      if (held_.count(fid)) lost_.insert(fid);
+    }
+  }
+}
+
+}  // namespace dfs::client
