@@ -103,7 +103,7 @@ Status SmallFileWriter::Finish() {
     c.fid = a.fid;
     c.generation = a.generation;
     c.size = group[k].second.size();
-    c.ranges = {0, BlockCount(c.size, a.block_size)};
+    if (c.size > 0) c.ranges = {0, BlockCount(c.size, a.block_size)};
     c.publish = true;
     c.holder_id = leases_->holder().id;
     commit.files.push_back(std::move(c));

@@ -107,7 +107,9 @@ class MetaStore {
   Result<Attr> ByFid(uint64_t fid);
   // Write path helpers (meta_store_writes.cc). REQUIRES: a transaction is
   // open; leases they grant or drop are listed in `lease_changes` and
-  // applied only after the transaction commits.
+  // applied only after the transaction commits. Each checks everything
+  // before its first write, so one that fails (but for Internal: a write
+  // failed) has changed nothing: a batch goes on with the next item.
   struct LeaseChange {
     bool grant = false;  // else release
     Lease lease;
@@ -116,7 +118,13 @@ class MetaStore {
   Result<Attr> StageInTxn(const proto::CreateReq& req, const Attr& parent, const Result<Attr>& existing,
                           std::vector<LeaseChange>* lease_changes);
   Result<proto::CommitRsp> CommitInTxn(const proto::CommitReq& req, std::vector<LeaseChange>* lease_changes);
-  Status PublishInTxn(Attr* staged, Attr* replaced);
+  struct PublishTarget {
+    uint64_t parent = 0;
+    std::string name;
+    Attr existing;  // what the name holds now (fid 0: nothing)
+  };
+  Result<PublishTarget> FindPublishTarget(uint64_t fid);
+  Status PublishInTxn(const PublishTarget& target, Attr* staged, Attr* replaced);
   // Deletes a staged file that will never be published.
   Status AbandonInTxn(uint64_t fid, Attr* deleted);
   void ApplyLeaseChanges(const std::vector<LeaseChange>& changes);
@@ -133,6 +141,10 @@ class MetaStore {
   // Removes every block from `first` on.
   Status CutExtents(uint64_t fid, uint64_t first);
   Status DeleteExtents(uint64_t fid);
+  // The map of a file that has none yet: `ranges` sorted, apart, clipped at
+  // `blocks`; their total in `total` (the caller stores it in the inode).
+  Status SetExtents(uint64_t fid, const std::vector<uint64_t>& ranges, uint64_t blocks, uint64_t* total);
+  Result<uint64_t> DataBlocks(uint64_t fid);
   Status AddDataBlocks(uint64_t fid, int64_t delta);
   // The directory a new entry at `path` goes into; fails if the entry exists.
   Result<Attr> ParentForNew(const std::string& path);

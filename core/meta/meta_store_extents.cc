@@ -93,6 +93,36 @@ Status MetaStore::CutExtents(uint64_t fid, uint64_t first) {
   return AddDataBlocks(fid, -removed);
 }
 
+bool SortedRanges(const std::vector<uint64_t>& ranges) {
+  if (ranges.size() % 2 != 0) return false;
+  for (size_t k = 0; k < ranges.size(); k += 2) {
+    if (ranges[k] >= ranges[k + 1]) return false;
+    if (k > 0 && ranges[k] <= ranges[k - 1]) return false;  // overlapping or touching: merge instead
+  }
+  return true;
+}
+
+// REQUIRES: a transaction is open; the file has no extents; SortedRanges.
+Status MetaStore::SetExtents(uint64_t fid, const std::vector<uint64_t>& ranges, uint64_t blocks, uint64_t* total) {
+  *total = 0;
+  for (size_t k = 0; k < ranges.size(); k += 2) {
+    uint64_t first = ranges[k], end = std::min(ranges[k + 1], blocks);
+    if (first >= end) break;  // sorted: the rest are past the size too
+    Stmt ins(Prepare("INSERT INTO extents(fid, first_block, end_block) VALUES (?, ?, ?)"));
+    ins.Bind(1, fid).Bind(2, first).Bind(3, end);
+    DFS_RETURN_IF_ERROR(ins.Run("add an extent to file id " + std::to_string(fid)));
+    *total += end - first;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> MetaStore::DataBlocks(uint64_t fid) {
+  Stmt s(Prepare("SELECT data_blocks FROM inodes WHERE fid = ?"));
+  s.Bind(1, fid);
+  if (s.Step() != SQLITE_ROW) return NotFound("file id " + std::to_string(fid));
+  return static_cast<uint64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
 Status MetaStore::DeleteExtents(uint64_t fid) {
   Stmt del(Prepare("DELETE FROM extents WHERE fid = ?"));
   del.Bind(1, fid);

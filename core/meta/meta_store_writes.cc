@@ -91,12 +91,11 @@ std::vector<Result<Attr>> MetaStore::CreateMany(const std::vector<proto::CreateR
       continue;
     }
     f.path = *path;
-    Savepoint item(db_);
-    std::vector<LeaseChange> mine;
-    auto a = CreateInTxn(f, &mine);
-    if (a.ok()) {
-      item.Keep();
-      changes.insert(changes.end(), mine.begin(), mine.end());
+    auto a = CreateInTxn(f, &changes);
+    if (!a.ok() && a.status().code() == Code::kInternal) {
+      // A write failed half way: the batch fails whole (rolled back).
+      out.assign(files.size(), a.status());
+      return out;
     }
     out.push_back(std::move(a));
   }
@@ -171,18 +170,20 @@ Result<Attr> MetaStore::StageInTxn(const proto::CreateReq& req, const Attr& pare
                                    std::vector<LeaseChange>* changes) {
   const LeaseHolder holder = HolderOf(req.holder_id, req.holder_name);
   const std::string name = BaseName(req.path);
-  if (const Lease* l = leases_.FindStaged(parent.fid, name)) {
-    if (l->holder.id != holder.id) return Busy(req.path, *l);
-    // This holder's earlier copy to the same name, never published: the
-    // new one replaces it.
-    Attr dropped;
-    DFS_RETURN_IF_ERROR(AbandonInTxn(l->fid, &dropped));
-    changes->push_back({false, *l});
-  }
+  const Lease* earlier = leases_.FindStaged(parent.fid, name);
+  if (earlier && earlier->holder.id != holder.id) return Busy(req.path, *earlier);
   if (existing.ok()) {
     if (const Lease* l = leases_.Find(existing->fid); l && l->holder.id != holder.id) return Busy(req.path, *l);
   }
   if (config_.servers.size() < 2) return Status(Code::kFailedPrecondition, "the meta server has no data server map");
+  // Checked: from here on only writes.
+  if (earlier) {
+    // This holder's earlier copy to the same name, never published: the
+    // new one replaces it.
+    Attr dropped;
+    DFS_RETURN_IF_ERROR(AbandonInTxn(earlier->fid, &dropped));
+    changes->push_back({false, *earlier});
+  }
   Attr a;
   a.type = static_cast<int>(proto::FileType::kFile);
   if (existing.ok()) {
@@ -246,19 +247,22 @@ proto::CommitManyRsp MetaStore::CommitMany(const std::vector<proto::CommitReq>& 
   proto::CommitManyRsp rsp;
   std::vector<LeaseChange> changes;
   Txn txn(db_);
+  Status st;
   for (const proto::CommitReq& f : files) {
-    Savepoint item(db_);
-    std::vector<LeaseChange> mine;
-    auto one = CommitInTxn(f, &mine);
-    if (one.ok()) {
-      item.Keep();
-      changes.insert(changes.end(), mine.begin(), mine.end());
+    auto one = CommitInTxn(f, &changes);
+    if (!one.ok() && one.status().code() == Code::kInternal) {
+      st = one.status();  // a write failed half way: the batch fails whole
+      break;
     }
     rsp.replaced.push_back(one.ok() ? one->replaced : Attr{});
     rsp.codes.push_back(static_cast<int>(one.status().code()));
     rsp.errors.push_back(one.status().message());
   }
-  if (Status st = txn.Commit(); !st.ok()) {
+  if (st.ok()) st = txn.Commit();
+  if (!st.ok()) {
+    rsp.replaced.resize(files.size());
+    rsp.codes.resize(files.size());
+    rsp.errors.resize(files.size());
     for (size_t k = 0; k < files.size(); ++k) {
       rsp.replaced[k] = Attr{};
       rsp.codes[k] = static_cast<int>(st.code());
@@ -292,70 +296,90 @@ Result<proto::CommitRsp> MetaStore::CommitInTxn(const proto::CommitReq& req, std
   if (req.size > kMaxFileSize) return Status(Code::kFileTooLarge, what + ": size past the largest file (1 EiB)");
   if (req.ranges.size() % 2 != 0) return InvalidArgument(what + ": commit ranges come in pairs");
 
+  PublishTarget target;
+  if (req.publish) {
+    DFS_ASSIGN_OR_RETURN(target, FindPublishTarget(a.fid));
+  }
+  // Checked: from here on only writes.
   const uint32_t bs = a.block_size;
   const uint64_t blocks = BlockCount(req.size, bs);
-  if (req.cut) DFS_RETURN_IF_ERROR(CutExtents(a.fid, BlockCount(std::min(req.cut_size, kMaxFileSize), bs)));
-  for (size_t k = 0; k < req.ranges.size(); k += 2) {
-    uint64_t first = req.ranges[k];
-    uint64_t end = std::min(req.ranges[k + 1], blocks);
-    if (first < end) DFS_RETURN_IF_ERROR(AddExtent(a.fid, first, end));
+  if (a.data_blocks == 0 && SortedRanges(req.ranges)) {
+    // Nothing stored yet (a new file, a copy): the ranges are the map.
+    DFS_RETURN_IF_ERROR(SetExtents(a.fid, req.ranges, blocks, &a.data_blocks));
+  } else {
+    if (req.cut) DFS_RETURN_IF_ERROR(CutExtents(a.fid, BlockCount(std::min(req.cut_size, kMaxFileSize), bs)));
+    for (size_t k = 0; k < req.ranges.size(); k += 2) {
+      uint64_t first = req.ranges[k];
+      uint64_t end = std::min(req.ranges[k + 1], blocks);
+      if (first < end) DFS_RETURN_IF_ERROR(AddExtent(a.fid, first, end));
+    }
+    DFS_RETURN_IF_ERROR(CutExtents(a.fid, blocks));  // never past the size
+    DFS_ASSIGN_OR_RETURN(a.data_blocks, DataBlocks(a.fid));
   }
-  DFS_RETURN_IF_ERROR(CutExtents(a.fid, blocks));  // never past the size
+  a.size = req.size;
   a.mtime_ns = a.ctime_ns = NowNs();
-  Stmt s(Prepare("UPDATE inodes SET size = ?, mtime_ns = ?, ctime_ns = ? WHERE fid = ?"));
-  s.Bind(1, req.size).Bind(2, a.mtime_ns).Bind(3, a.ctime_ns).Bind(4, a.fid);
-  DFS_RETURN_IF_ERROR(s.Run("commit " + what));
-
   proto::CommitRsp rsp;
   if (req.publish) {
-    DFS_RETURN_IF_ERROR(PublishInTxn(&a, &rsp.replaced));
+    DFS_RETURN_IF_ERROR(PublishInTxn(target, &a, &rsp.replaced));
     if (lease) changes->push_back({false, *lease});
+    a.nlink = 1;
   } else if (!lease && req.holder_id) {
     // The lease lapsed (or the meta server restarted) and nobody took the
     // file since: the writer keeps it.
     changes->push_back({true, Lease{HolderOf(req.holder_id, ""), a.fid, 0, false, 0, ""}});
   }
-  std::string name = a.name;
-  DFS_ASSIGN_OR_RETURN(rsp.file, ByFid(a.fid));
-  rsp.file.name = name;
+  // One update: size, times, the map's total, and a published file's name.
+  Stmt s(Prepare(
+      "UPDATE inodes SET size = ?1, mtime_ns = ?2, ctime_ns = ?2, data_blocks = ?3, "
+      "parent = CASE WHEN ?4 THEN ?5 ELSE parent END, name = CASE WHEN ?4 THEN ?6 ELSE name END, "
+      "nlink = CASE WHEN ?4 THEN 1 ELSE nlink END WHERE fid = ?7"));
+  s.Bind(1, req.size).Bind(2, a.mtime_ns).Bind(3, a.data_blocks).Bind(4, int64_t{req.publish});
+  s.Bind(5, target.parent).Bind(6, a.name).Bind(7, a.fid);
+  DFS_RETURN_IF_ERROR(s.Run("commit " + what));
+  rsp.file = std::move(a);
   return rsp;
 }
 
-// REQUIRES: a transaction is open; `staged` is a staged file.
-Status MetaStore::PublishInTxn(Attr* staged, Attr* replaced) {
-  uint64_t parent = 0;
-  std::string name;
+// Where a staged file goes, checked: its directory is there, and its name
+// is free or holds something other than a directory.
+Result<MetaStore::PublishTarget> MetaStore::FindPublishTarget(uint64_t fid) {
+  PublishTarget t;
   {
     Stmt q(Prepare("SELECT parent, name FROM staged WHERE fid = ?"));
-    q.Bind(1, staged->fid);
+    q.Bind(1, fid);
     if (q.Step() != SQLITE_ROW) {
-      return InvalidArgument("file id " + std::to_string(staged->fid) + " is not a staged copy: nothing to publish");
+      return InvalidArgument("file id " + std::to_string(fid) + " is not a staged copy: nothing to publish");
     }
-    parent = sqlite3_column_int64(q.get(), 0);
-    name = q.Text(1);
+    t.parent = sqlite3_column_int64(q.get(), 0);
+    t.name = q.Text(1);
   }
-  auto dir = ByFid(parent);
-  if (!dir.ok() || !IsDir(*dir)) {
-    return NotFound(name + ": its directory was removed while the file was written");
-  }
-  auto dir_path = PathOf(parent);
-  std::string path = JoinPath(dir_path.ok() ? *dir_path : "/", name);
-  auto existing = Child(parent, name);
+  auto dir = ByFid(t.parent);
+  if (!dir.ok() || !IsDir(*dir)) return NotFound(t.name + ": its directory was removed while the file was written");
+  auto existing = Child(t.parent, t.name);
   if (existing.ok()) {
-    if (IsDir(*existing)) return Status(Code::kIsADirectory, path + ": is a directory now");
-    Attr old = std::move(*existing);
-    DFS_RETURN_IF_ERROR(RemoveName(parent, name, &old));
+    if (IsDir(*existing)) {
+      auto dir_path = PathOf(t.parent);
+      return Status(Code::kIsADirectory, JoinPath(dir_path.ok() ? *dir_path : "/", t.name) + ": is a directory now");
+    }
+    t.existing = std::move(*existing);
+  }
+  return t;
+}
+
+// REQUIRES: a transaction is open; `target` from FindPublishTarget. Enters
+// the staged file at its name; the caller updates its inode.
+Status MetaStore::PublishInTxn(const PublishTarget& target, Attr* staged, Attr* replaced) {
+  if (target.existing.fid) {
+    Attr old = target.existing;
+    DFS_RETURN_IF_ERROR(RemoveName(target.parent, target.name, &old));
     if (IsFile(old) && old.nlink == 0) *replaced = old;
   }
-  DFS_RETURN_IF_ERROR(InsertName(parent, name, staged->fid));
-  Stmt s(Prepare("UPDATE inodes SET parent = ?, name = ?, nlink = 1, ctime_ns = ? WHERE fid = ?"));
-  s.Bind(1, parent).Bind(2, name).Bind(3, NowNs()).Bind(4, staged->fid);
-  DFS_RETURN_IF_ERROR(s.Run("publish " + path));
+  DFS_RETURN_IF_ERROR(InsertName(target.parent, target.name, staged->fid));
   Stmt done(Prepare("DELETE FROM staged WHERE fid = ?"));
   done.Bind(1, staged->fid);
-  DFS_RETURN_IF_ERROR(done.Run("publish " + path));
-  staged->name = name;
-  return TouchDir(parent);
+  DFS_RETURN_IF_ERROR(done.Run("publish " + target.name));
+  staged->name = target.name;
+  return TouchDir(target.parent);
 }
 
 // REQUIRES: a transaction is open.

@@ -85,25 +85,4 @@ class Txn {
   bool done_ = false;
 };
 
-// A savepoint inside a transaction: one item of a batch (CreateMany,
-// CommitMany) fails alone, leaving nothing of itself behind.
-class Savepoint {
- public:
-  explicit Savepoint(sqlite3* db) : db_(db) { sqlite3_exec(db_, "SAVEPOINT item", nullptr, nullptr, nullptr); }
-  ~Savepoint() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK TO item; RELEASE item", nullptr, nullptr, nullptr);
-  }
-  Savepoint(const Savepoint&) = delete;
-  Savepoint& operator=(const Savepoint&) = delete;
-
-  void Keep() {
-    done_ = true;
-    sqlite3_exec(db_, "RELEASE item", nullptr, nullptr, nullptr);
-  }
-
- private:
-  sqlite3* db_;
-  bool done_ = false;
-};
-
 }  // namespace dfs::meta

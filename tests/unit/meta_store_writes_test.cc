@@ -321,12 +321,29 @@ TEST_CASE("CreateMany and CommitMany: each file succeeds or fails alone", "[unit
     commits[k].holder_id = kAlice.id;
   }
   commits[1].generation -= 1;  // stale
+  commits[1].ranges = {0, 1};
+  // A third into a directory removed since it was staged.
+  proto::MkdirReq d;
+  d.path = "/d";
+  REQUIRE(f.store().Mkdir(d).ok());
+  auto in_d = f.Stage("/d/x", kAlice);
+  REQUIRE(in_d.ok());
+  REQUIRE(f.store().Rmdir("/d").ok());
+  proto::CommitReq third = commits[0];
+  third.fid = in_d->fid;
+  third.generation = in_d->generation;
+  third.ranges = {0, 1};
+  commits.push_back(third);
   auto committed = f.store().CommitMany(commits);
-  REQUIRE(committed.codes.size() == 2);
+  REQUIRE(committed.codes.size() == 3);
   CHECK(committed.codes[0] == 0);
   CHECK(committed.codes[1] == static_cast<int>(Code::kAborted));
+  CHECK(committed.codes[2] == static_cast<int>(Code::kNotFound));
   CHECK(f.store().Lookup("/a").ok());
   CHECK(f.store().Lookup("/c").status().code() == Code::kNotFound);
+  // The files that failed were left as they were.
+  CHECK(f.Extents(created[2]->fid).empty());
+  CHECK(f.Extents(in_d->fid).empty());
 }
 
 TEST_CASE("the extent map: holes cost nothing, writes merge, shrinks cut", "[unit]") {
