@@ -1,6 +1,6 @@
 // dfs data: run a data server.
 #include "cmd/cli_common.h"
-#include "core/data/data_service.h"
+#include "core/data/data_server.h"
 
 namespace dfs::cmd {
 
@@ -10,8 +10,16 @@ void RegisterData(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--index", o->index, "This server's index in the cluster (0, 1, ...)")->required();
   sub->add_option("--dir", o->dir, "Directory for this server's blocks")->required();
   sub->add_option("--listen", o->listen, "Endpoint to listen on (default: this index's endpoint in the map)");
-  sub->add_option("--trash-hours", o->trash_hours, "Keep blocks of deleted files this long (default 24)")
+  sub->add_option("--trash-hours", o->trash_hours,
+                  "Keep blocks of deleted files this long (default 24; 0: remove them at once)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--reserve-percent", o->reserve_percent,
+                  "Below this much free disk, empty the trash early, oldest first (default 5)")
+      ->check(CLI::Range(0.0, 50.0));
+  sub->add_option("--scrub-days", o->scrub_days, "Verify every stored block this often (default 7)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--scrub-mbps", o->scrub_mbps, "The scrubber reads at most this many MB/s (default 50)")
+      ->check(CLI::PositiveNumber);
   sub->callback([&run, &g, o] {
     run = [&g, o]() -> Status {
       o->meta = g.meta;

@@ -162,6 +162,7 @@ Result<std::optional<Message>> Channel::TryReceive() {
 
 Result<Message> Channel::Receive() {
   while (true) {
+    if (options_.cancel && options_.cancel->load()) return Unavailable("stopping: gave up waiting for " + endpoint_);
     auto got = TryReceive();
     if (!got.ok()) return got.status();
     if (got->has_value()) return std::move(**got);

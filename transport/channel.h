@@ -11,6 +11,7 @@
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -29,6 +30,9 @@ namespace dfs::transport {
 struct ChannelOptions {
   int connect_timeout_ms = 1000;  // no connection for this long: server is down
   int reply_timeout_ms = 30000;   // connected but silent for this long: give up
+  // Set by another thread (a server stopping): a wait for a reply gives up
+  // within 100 ms. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class Channel {

@@ -34,6 +34,9 @@ class ServerLoop {
   void Run(const Handler& handler, const Tick& tick = nullptr, int tick_ms = 200);
 
   static void RequestStop();
+  // Set once a stop was requested (SIGINT, SIGTERM): threads beside the
+  // loop watch it to stop too.
+  static const std::atomic<bool>& stopping() { return stop_; }
 
  private:
   std::unique_ptr<zmq::socket_t> socket_;

@@ -270,11 +270,11 @@ Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
   }
 }
 
-Result<std::vector<uint64_t>> FileSystem::StoredFiles(uint32_t server) {
+Result<proto::ListStoredRsp> FileSystem::StoredFiles(uint32_t server) {
   DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kListStored, 1, proto::Empty{})));
   proto::ListStoredRsp rsp;
   DFS_RETURN_IF_ERROR(proto::DecodeReply(reply, &rsp));
-  return rsp.fids;
+  return rsp;
 }
 
 Status FileSystem::DeleteStored(uint32_t server, uint64_t fid) {

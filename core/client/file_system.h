@@ -127,8 +127,8 @@ class FileSystem {
   // file id counter when the listing began (ids below it were handed out).
   Status ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid);
 
-  // File ids data server `server` stores blocks of.
-  Result<std::vector<uint64_t>> StoredFiles(uint32_t server);
+  // File ids data server `server` stores blocks of, with their bytes.
+  Result<proto::ListStoredRsp> StoredFiles(uint32_t server);
 
   // Moves a file id's blocks on one server to its trash.
   Status DeleteStored(uint32_t server, uint64_t fid);

@@ -32,4 +32,12 @@ uint64_t LocalSlot(PlacementSeed seed, uint32_t stripe_width, ServerIndex server
   return 2 * (block / n) + (block % n == later ? 1 : 0);
 }
 
+BlockIndex BlockOfSlot(PlacementSeed seed, uint32_t stripe_width, ServerIndex server, uint64_t slot) {
+  uint64_t n = stripe_width;
+  uint64_t b = (server + n - 1 + n - seed % n) % n;
+  uint64_t c = (b + 1) % n;
+  uint64_t residue = slot % 2 == 0 ? (b < c ? b : c) : (b > c ? b : c);
+  return (slot / 2) * n + residue;
+}
+
 }  // namespace dfs

@@ -36,6 +36,9 @@ uint64_t LocalSlot(PlacementSeed seed, uint32_t stripe_width, ServerIndex server
 // it (index * block size, local slot * block size).
 inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 60;
 
+// The block a server keeps in local slot `slot`: the inverse of LocalSlot.
+BlockIndex BlockOfSlot(PlacementSeed seed, uint32_t stripe_width, ServerIndex server, uint64_t slot);
+
 // Number of blocks of a file of `size` bytes.
 inline uint64_t BlockCount(uint64_t size, uint32_t block_size) {
   return (size + block_size - 1) / block_size;

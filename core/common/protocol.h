@@ -53,6 +53,7 @@ enum class Op : int {
   kRenewLeases = 23,
   kReleaseLeases = 24,
   kGetExtents = 25,
+  kListDeleted = 26,
   // data servers
   kWriteBlocks = 100,
   kReadBlocks = 101,
@@ -377,10 +378,27 @@ struct CorruptRsp {
   MSGPACK_DEFINE_MAP(block, offset, old_bytes, new_bytes);
 };
 
-// File ids a data server stores blocks of.
+// File ids a data server stores blocks of, with their bytes on disk.
 struct ListStoredRsp {
   std::vector<uint64_t> fids;
-  MSGPACK_DEFINE_MAP(fids);
+  std::vector<uint64_t> bytes;
+  MSGPACK_DEFINE_MAP(fids, bytes);
+};
+
+// Files deleted from the namespace, in the order they went, after position
+// `after`: data servers reclaim their blocks.
+struct ListDeletedReq {
+  uint64_t after = 0;
+  uint32_t limit = 10000;
+  MSGPACK_DEFINE_MAP(after, limit);
+};
+
+struct ListDeletedRsp {
+  std::string cluster_id;
+  std::vector<uint64_t> fids;
+  uint64_t next = 0;  // the position to ask from next time
+  bool more = false;
+  MSGPACK_DEFINE_MAP(cluster_id, fids, next, more);
 };
 
 struct FileReq {
@@ -400,8 +418,23 @@ struct ServerStatRsp {
   uint64_t rebuild_blocks = 0;  // blocks restored by this run's rebuild
   uint64_t rebuild_bytes = 0;
   uint64_t flushes = 0;  // Flush requests served since the server started
+  uint64_t live_bytes = 0;   // blocks and indexes of files, on disk
+  uint64_t trash_bytes = 0;  // deleted blocks kept for the grace period
+  uint64_t trash_files = 0;
+  uint64_t reserve_bytes = 0;  // below this much free space the trash is emptied
+  // The scrubber: last full pass (0: none yet), this pass's progress, and
+  // what it found and repaired since the server started.
+  int64_t scrub_last_pass_ns = 0;
+  uint64_t scrub_pass_blocks = 0;
+  uint64_t scrub_found = 0;
+  uint64_t scrub_repaired = 0;
+  uint64_t scrub_unrepaired = 0;  // no good copy anywhere
+  uint64_t reclaimed_files = 0;   // orphan files moved to the trash since start
+  uint64_t rebuild_lost = 0;      // blocks the rebuild found no good copy of
   MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks,
-                     rebuild_bytes, flushes);
+                     rebuild_bytes, flushes, live_bytes, trash_bytes, trash_files, reserve_bytes, scrub_last_pass_ns,
+                     scrub_pass_blocks, scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files,
+                     rebuild_lost);
 };
 
 // A decoded frame 0. Keeps the unpacked buffer alive for `body`.

@@ -1,6 +1,7 @@
 #include "core/data/block_store.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/common/checksum.h"
 #include "core/common/placement.h"
@@ -114,7 +116,7 @@ uint64_t CountStoredBlocks(const std::string& idx_path) {
 }  // namespace
 
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, const std::string& cluster_id,
-                                                     uint32_t index) {
+                                                     uint32_t index, BlockStoreOptions options) {
   std::error_code ec;
   fs::create_directories(dir + "/blocks", ec);
   if (!ec) fs::create_directories(dir + "/trash", ec);
@@ -139,7 +141,7 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, con
       return Internal("cannot write " + stamp_path);
     }
   }
-  return std::unique_ptr<BlockStore>(new BlockStore(dir, index));
+  return std::unique_ptr<BlockStore>(new BlockStore(dir, index, options));
 }
 
 BlockStore::~BlockStore() {
@@ -191,8 +193,8 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
   if (it != open_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     if (it->second.block_size != key.block_size) {
-      return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
-                             std::to_string(it->second.block_size) + ", not " + std::to_string(key.block_size));
+      DFS_RETURN_IF_ERROR(EnsureHeader(it->second.idx, key, FilePath(key.fid, ".idx")));
+      it->second.block_size = key.block_size;
     }
     return &it->second;
   }
@@ -226,16 +228,9 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
     if (errno == ENOENT) return NotFound("file id " + std::to_string(key.fid));
     return IoError("open " + idx_path);
   }
-  IdxHeader h{};
-  Status st = PreadAll(idx, reinterpret_cast<char*>(&h), sizeof h, 0, idx_path);
-  if (!st.ok() || memcmp(h.magic, kIdxMagic, sizeof h.magic) != 0 || h.fid != key.fid) {
+  if (Status st = EnsureHeader(idx, key, idx_path); !st.ok()) {
     close(idx);
-    return DataLoss(idx_path + ": bad index header");
-  }
-  if (h.block_size != key.block_size) {
-    close(idx);
-    return InvalidArgument("file id " + std::to_string(key.fid) + " has block size " +
-                           std::to_string(h.block_size) + ", not " + std::to_string(key.block_size));
+    return st;
   }
   int dat = open(dat_path.c_str(), flags | (create ? O_CREAT : 0), 0644);
   if (dat < 0) {
@@ -247,9 +242,39 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
   OpenFile& f = open_[key.fid];
   f.dat = dat;
   f.idx = idx;
-  f.block_size = h.block_size;
+  f.block_size = key.block_size;
   f.lru = lru_.begin();
   return &f;
+}
+
+// The header says which file the index belongs to; every field is known
+// from the request too. A damaged header is written again from the request,
+// and the index kept: each block is still checked against its own checksum,
+// so the copies that verify are saved and the others read as corrupt (and
+// are repaired from the other holder), instead of the whole file being lost.
+Status BlockStore::EnsureHeader(int idx, const FileKey& key, const std::string& idx_path) {
+  IdxHeader want{};
+  memcpy(want.magic, kIdxMagic, sizeof want.magic);
+  want.fid = key.fid;
+  want.placement_seed = key.placement_seed;
+  want.block_size = key.block_size;
+  want.stripe_width = key.stripe_width;
+  IdxHeader have{};
+  DFS_RETURN_IF_ERROR(PreadAll(idx, reinterpret_cast<char*>(&have), sizeof have, 0, idx_path));
+  if (memcmp(&have, &want, sizeof want) == 0) return Status::Ok();
+  DFS_RETURN_IF_ERROR(PwriteAll(idx, reinterpret_cast<const char*>(&want), sizeof want, 0, idx_path));
+  dirty_ = true;
+  ++headers_repaired_;
+  fprintf(stderr, "dfs data %u: the index header of file id %llu was damaged; rewrote it (each block is still "
+          "checked against its checksum)\n", index_, static_cast<unsigned long long>(key.fid));
+  return Status::Ok();
+}
+
+Status BlockStore::CheckHeader(const FileKey& key) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  auto opened = Get(key, false);
+  if (!opened.ok()) return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
+  return EnsureHeader((*opened)->idx, key, FilePath(key.fid, ".idx"));
 }
 
 Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
@@ -282,11 +307,24 @@ Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& rec
     }
     offset += r.length;
   }
+  Status st = WriteRuns(key, records, data);
+  if (st.code() == Code::kResourceExhausted && trash_.Usage().files > 0) {
+    // The trash yields to live data: all of it goes, and the write is tried
+    // again (rewriting what the first try wrote is harmless: same versions).
+    uint64_t freed = trash_.PurgeUntilFree(UINT64_MAX);
+    fprintf(stderr, "dfs data %u: disk full: emptied the trash (%llu bytes) to write\n", index_,
+            static_cast<unsigned long long>(freed));
+    st = WriteRuns(key, records, data);
+  }
+  return st;
+}
+
+Status BlockStore::WriteRuns(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
   DFS_ASSIGN_OR_RETURN(OpenFile * f, Get(key, true));
+  uint64_t offset = 0;
 
   // Runs of consecutive slots become one data write and one index write.
   size_t i = 0;
-  offset = 0;
   while (i < records.size()) {
     uint64_t first_slot = LocalSlot(key.placement_seed, key.stripe_width, index_, records[i].index);
     size_t j = i + 1;
@@ -310,10 +348,16 @@ Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& rec
       DFS_RETURN_IF_ERROR(PwriteAll(f->idx, reinterpret_cast<const char*>(fresh.data()), n * kIdxRecord,
                                     kIdxHeader + first_slot * kIdxRecord, "write index"));
     } else {
-      // A newer version is already here: keep it, write only the others.
+      // A newer version is already here: keep it, write only the others;
+      // a repair replaces a newer-looking copy that does not verify (a
+      // damaged index record).
       uint64_t off = offset;
       for (size_t k = 0; k < n; ++k) {
-        if (old[k].version <= fresh[k].version) {
+        bool replace = old[k].version <= fresh[k].version;
+        if (!replace && (records[i + k].flags & kRepairWrite)) {
+          replace = !StoredCopyVerifies(f, key.block_size, first_slot + k, old[k].crc, old[k].length);
+        }
+        if (replace) {
           DFS_RETURN_IF_ERROR(PwriteAll(f->dat, data.data() + off, fresh[k].length,
                                         static_cast<off_t>((first_slot + k) * key.block_size), "write block"));
           DFS_RETURN_IF_ERROR(PwriteAll(f->idx, reinterpret_cast<const char*>(&fresh[k]), kIdxRecord,
@@ -327,6 +371,13 @@ Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& rec
   }
   dirty_ = true;
   return Status::Ok();
+}
+
+bool BlockStore::StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t slot, uint32_t crc, uint32_t length) {
+  if (length > block_size) return false;
+  std::string bytes(length, '\0');
+  if (!PreadAll(f->dat, bytes.data(), length, static_cast<off_t>(slot * block_size), "read block").ok()) return false;
+  return Crc32c(bytes.data(), length) == crc;
 }
 
 Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data) {
@@ -428,16 +479,79 @@ Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, 
   return Status::Ok();
 }
 
+Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
+                             uint64_t* bytes_read) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  auto opened = Get(key, false);
+  if (!opened.ok()) {
+    *slot = UINT64_MAX;
+    return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
+  }
+  OpenFile* f = *opened;
+  struct stat st;
+  if (fstat(f->idx, &st) != 0) return IoError("stat the index of file id " + std::to_string(key.fid));
+  const uint64_t slots = st.st_size > static_cast<off_t>(kIdxHeader) ? (st.st_size - kIdxHeader) / kIdxRecord : 0;
+  // Skip a hole of a sparse index: nothing was ever stored there.
+  off_t at = static_cast<off_t>(kIdxHeader + *slot * kIdxRecord);
+  off_t data = *slot < slots ? lseek(f->idx, at, SEEK_DATA) : -1;
+  if (data < 0) {
+    *slot = UINT64_MAX;
+    return Status::Ok();
+  }
+  if (data > at) *slot = (data - kIdxHeader) / kIdxRecord;
+  const uint64_t count = std::min<uint64_t>(slots - *slot, std::max<uint64_t>(1, max_bytes / key.block_size));
+  std::vector<IdxRecord> idx(count);
+  DFS_RETURN_IF_ERROR(PreadAll(f->idx, reinterpret_cast<char*>(idx.data()), count * kIdxRecord,
+                               kIdxHeader + *slot * kIdxRecord, "read index"));
+  const size_t bytes = count * key.block_size;
+  if (scratch_.size() < bytes) scratch_.resize(bytes);
+  DFS_RETURN_IF_ERROR(PreadAll(f->dat, scratch_.data(), bytes, static_cast<off_t>(*slot * key.block_size), "read blocks"));
+  *bytes_read += bytes + count * kIdxRecord;
+  for (uint64_t k = 0; k < count; ++k) {
+    const IdxRecord& x = idx[k];
+    if (x.version == 0) continue;
+    BlockRecord r;
+    r.index = BlockOfSlot(key.placement_seed, key.stripe_width, index_, *slot + k);
+    r.version = x.version;
+    r.crc = x.crc;
+    r.length = x.length;
+    bool good = x.length <= key.block_size && Crc32c(scratch_.data() + k * key.block_size, x.length) == x.crc;
+    r.state = static_cast<uint32_t>(good ? BlockState::kOk : BlockState::kCorrupt);
+    stored->push_back(r);
+  }
+  *slot += count;
+  if (*slot >= slots) *slot = UINT64_MAX;
+  return Status::Ok();
+}
+
+Status BlockStore::DropBlocks(const FileKey& key, const std::vector<uint64_t>& blocks) {
+  DFS_RETURN_IF_ERROR(CheckKey(key));
+  auto opened = Get(key, false);
+  if (!opened.ok()) return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
+  OpenFile* f = *opened;
+  const IdxRecord empty{};
+  for (uint64_t block : blocks) {
+    if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, block)) continue;
+    uint64_t slot = LocalSlot(key.placement_seed, key.stripe_width, index_, block);
+    DFS_RETURN_IF_ERROR(PwriteAll(f->idx, reinterpret_cast<const char*>(&empty), sizeof empty,
+                                  kIdxHeader + slot * kIdxRecord, "drop a block"));
+    // Space comes back only for whole file system blocks; what is left is
+    // zeros, unread.
+    (void)fallocate(f->dat, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(slot * key.block_size),
+                    key.block_size);
+  }
+  dirty_ = true;
+  return Status::Ok();
+}
+
+bool BlockStore::Holds(uint64_t fid) const {
+  return access(FilePath(fid, ".idx").c_str(), F_OK) == 0 || access(FilePath(fid, ".dat").c_str(), F_OK) == 0;
+}
+
 Status BlockStore::Delete(uint64_t fid) {
   Close(fid);
   for (const char* ext : {".dat", ".idx"}) {
-    std::string from = FilePath(fid, ext);
-    std::string to = dir_ + "/trash/" + std::to_string(fid) + ext;
-    if (rename(from.c_str(), to.c_str()) != 0) {
-      if (errno == ENOENT) continue;
-      return IoError("move " + from + " to trash");
-    }
-    utimes(to.c_str(), nullptr);  // the grace period starts now
+    DFS_RETURN_IF_ERROR(trash_.Put(FilePath(fid, ext), std::to_string(fid) + ext));
   }
   return Status::Ok();
 }
@@ -455,31 +569,24 @@ Status BlockStore::Flush() {
   return Status::Ok();
 }
 
-std::vector<uint64_t> BlockStore::ListFiles() {
-  std::vector<uint64_t> fids;
+std::vector<StoredFile> BlockStore::ListFiles() {
+  std::map<uint64_t, uint64_t> bytes;  // an index or a data file alone counts too
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir_ + "/blocks", ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (it->path().extension() != ".idx") continue;
+    auto ext = it->path().extension();
+    if (ext != ".idx" && ext != ".dat") continue;
     std::string stem = it->path().stem();
     char* end = nullptr;
     uint64_t fid = strtoull(stem.c_str(), &end, 10);
-    if (end && *end == '\0' && fid) fids.push_back(fid);
+    if (!end || *end != '\0' || !fid) continue;
+    struct stat st;
+    uint64_t on_disk = ::stat(it->path().c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+    bytes[fid] += on_disk;
   }
-  return fids;
-}
-
-size_t BlockStore::PurgeTrash(double age_s) {
-  size_t purged = 0;
-  std::error_code ec;
-  auto now = fs::file_time_type::clock::now();
-  for (auto it = fs::directory_iterator(dir_ + "/trash", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    auto when = it->last_write_time(ec);
-    if (ec) continue;
-    if (std::chrono::duration<double>(now - when).count() < age_s) continue;
-    if (fs::remove(it->path(), ec)) ++purged;
-  }
-  return purged;
+  std::vector<StoredFile> out;
+  for (const auto& [fid, b] : bytes) out.push_back({fid, b});
+  return out;
 }
 
 Result<StoreStats> BlockStore::Stats() {
@@ -489,21 +596,25 @@ Result<StoreStats> BlockStore::Stats() {
        it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     auto path = it->path();
+    // What the disk holds, not the files' lengths: holes cost nothing.
+    struct stat st;
+    uint64_t on_disk = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
     if (path.extension() == ".dat") {
       ++s.files;
-      // What the disk holds, not the file's length: a sparse file's holes
-      // cost nothing.
-      struct stat st;
-      if (::stat(path.c_str(), &st) == 0) s.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+      s.bytes += on_disk;
+      s.live_bytes += on_disk;
     } else if (path.extension() == ".idx") {
       s.blocks += CountStoredBlocks(path);
+      s.live_bytes += on_disk;
     }
   }
-  struct statvfs v;
-  if (statvfs(dir_.c_str(), &v) == 0) {
-    s.disk_free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
-    s.disk_total = static_cast<uint64_t>(v.f_blocks) * v.f_frsize;
-  }
+  TrashUsage trash = trash_.Usage();
+  s.trash_files = trash.files;
+  s.trash_bytes = trash.bytes;
+  DiskSpace space = SpaceOf(dir_);
+  s.disk_free = space.free;
+  s.disk_total = space.total;
+  s.headers_repaired = headers_repaired_;
   return s;
 }
 

@@ -21,6 +21,7 @@
 
 #include "core/common/block_records.h"
 #include "core/common/status.h"
+#include "core/data/trash.h"
 
 namespace dfs::data {
 
@@ -35,9 +36,23 @@ struct FileKey {
 struct StoreStats {
   uint64_t files = 0;
   uint64_t blocks = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;       // of data files, on disk
+  uint64_t live_bytes = 0;  // data and index files, on disk
+  uint64_t trash_files = 0;
+  uint64_t trash_bytes = 0;
   uint64_t disk_free = 0;
   uint64_t disk_total = 0;
+  uint64_t headers_repaired = 0;  // damaged index headers rewritten since start
+};
+
+// A file id this server stores something of, and what it takes on disk.
+struct StoredFile {
+  uint64_t fid = 0;
+  uint64_t bytes = 0;
+};
+
+struct BlockStoreOptions {
+  double trash_grace_s = 24 * 3600;  // deleted blocks stay in the trash this long
 };
 
 class BlockStore {
@@ -45,7 +60,7 @@ class BlockStore {
   // Opens `dir`, stamping it for (cluster_id, index) if new; refuses a
   // directory stamped for another cluster or index.
   static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir, const std::string& cluster_id,
-                                                  uint32_t index);
+                                                  uint32_t index, BlockStoreOptions options = {});
   ~BlockStore();
 
   uint32_t index() const { return index_; }
@@ -64,19 +79,38 @@ class BlockStore {
   Status Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
                  std::string* new_bytes);
 
-  // Moves a file's blocks to the trash area.
+  // Moves a file's blocks to the trash area (removes them with no grace).
   Status Delete(uint64_t fid);
+  // Whether anything of file `fid` is stored here.
+  bool Holds(uint64_t fid) const;
+
+  // Checks the index header of a file against `key`, rewriting it if it was
+  // damaged (reads do not look at it again once a file is open).
+  Status CheckHeader(const FileKey& key);
+
+  Trash& trash() { return trash_; }
+
+  // The scrubber's reads (core/data/scrubber.h). Verifies the blocks stored
+  // for a file in local slots from `*slot` on, at most `max_bytes` of them
+  // read, and moves `*slot` past them (to UINT64_MAX at the end of the
+  // file). Each stored block comes back with its index, version, length and
+  // state (ok or corrupt); slots never written are skipped, holes of a
+  // sparse index unread. `*bytes_read` counts what was read from disk.
+  Status ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
+                   uint64_t* bytes_read);
+  // Forgets blocks that no file owns any more (past a file's size, in a
+  // hole): their index records go, and their disk space where the file
+  // system can punch it.
+  Status DropBlocks(const FileKey& key, const std::vector<uint64_t>& blocks);
 
   // Makes everything written since the last Flush durable (syncfs).
   Status Flush();
 
   Result<StoreStats> Stats();
 
-  // File ids this server stores blocks of.
-  std::vector<uint64_t> ListFiles();
-
-  // Deletes trash older than `age_s` seconds; returns how many files went.
-  size_t PurgeTrash(double age_s);
+  // File ids this server stores blocks of (an index or a data file alone
+  // counts), with their bytes on disk, in file id order.
+  std::vector<StoredFile> ListFiles();
 
  private:
   struct OpenFile {
@@ -86,7 +120,12 @@ class BlockStore {
     std::list<uint64_t>::iterator lru;
   };
 
-  BlockStore(std::string dir, uint32_t index) : dir_(std::move(dir)), index_(index) {}
+  BlockStore(std::string dir, uint32_t index, const BlockStoreOptions& options)
+      : dir_(std::move(dir)), index_(index), trash_(dir_ + "/trash", options.trash_grace_s) {}
+  Status EnsureHeader(int idx, const FileKey& key, const std::string& idx_path);
+  // Write's work once the batch is checked.
+  Status WriteRuns(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data);
+  bool StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t slot, uint32_t crc, uint32_t length);
   std::string FilePath(uint64_t fid, const char* ext) const;
   Result<OpenFile*> Get(const FileKey& key, bool create);
   void Close(uint64_t fid);
@@ -94,6 +133,8 @@ class BlockStore {
 
   std::string dir_;
   uint32_t index_;
+  Trash trash_;
+  uint64_t headers_repaired_ = 0;
   std::unordered_map<uint64_t, OpenFile> open_;
   std::list<uint64_t> lru_;  // most recently used first
   bool dirty_ = false;   // written since the last Flush()

@@ -1,6 +1,6 @@
 #include "core/data/data_service.h"
 
-#include <csignal>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -38,6 +38,11 @@ Result<std::vector<BlockRecord>> BatchRecords(const transport::Message& request,
 }  // namespace
 
 transport::Message DataService::Handle(transport::Message&& request) {
+  if (parts_.last_request_ns) {
+    *parts_.last_request_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+  }
   std::lock_guard<std::mutex> lock(*store_mu_);
   return HandleLocked(std::move(request));
 }
@@ -112,7 +117,10 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
     }
     case Op::kListStored: {
       proto::ListStoredRsp rsp;
-      rsp.fids = store_->ListFiles();
+      for (const StoredFile& f : store_->ListFiles()) {
+        rsp.fids.push_back(f.fid);
+        rsp.bytes.push_back(f.bytes);
+      }
       return proto::Encode(h.op, h.id, rsp);
     }
     case Op::kDeleteFile: {
@@ -129,22 +137,7 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
     case Op::kServerStat: {
       auto stats = store_->Stats();
       if (!stats.ok()) return fail(stats.status());
-      proto::ServerStatRsp rsp;
-      rsp.index = store_->index();
-      rsp.cluster_id = cluster_id_;
-      bool rebuilding = rebuild_ && rebuild_->running;
-      rsp.state = rebuilding ? "rebuilding" : "up";
-      if (rebuild_) {
-        rsp.rebuild_blocks = rebuild_->blocks_restored;
-        rsp.rebuild_bytes = rebuild_->bytes_restored;
-      }
-      rsp.files = stats->files;
-      rsp.flushes = flushes_;
-      rsp.blocks = stats->blocks;
-      rsp.bytes = stats->bytes;
-      rsp.disk_free = stats->disk_free;
-      rsp.disk_total = stats->disk_total;
-      return proto::Encode(h.op, h.id, rsp);
+      return proto::Encode(h.op, h.id, ServerStat(*stats));
     }
     default:
       return fail(InvalidArgument("unknown operation " + std::to_string(static_cast<int>(h.op)) +
@@ -152,48 +145,39 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
   }
 }
 
-Status RunDataServer(const DataServerOptions& options) {
-  std::signal(SIGTERM, [](int) { transport::ServerLoop::RequestStop(); });
-  std::signal(SIGINT, [](int) { transport::ServerLoop::RequestStop(); });
-
-  // Learn the cluster id and this server's endpoint from the meta server.
-  proto::GetMapRsp map;
-  {
-    transport::Channel meta(options.meta, {/*connect_timeout_ms=*/1000, /*reply_timeout_ms=*/5000});
-    bool said = false;
-    while (true) {
-      auto reply = meta.Call(proto::Encode(Op::kGetMap, 1, proto::Empty{}));
-      if (reply.ok()) {
-        Status st = proto::DecodeReply(*reply, &map);
-        if (!st.ok()) return st.WithContext("meta server " + options.meta);
-        break;
-      }
-      if (!said) {
-        fprintf(stderr, "dfs data %u: waiting for the meta server at %s\n", options.index, options.meta.c_str());
-        said = true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
+proto::ServerStatRsp DataService::ServerStat(const StoreStats& stats) const {
+  proto::ServerStatRsp rsp;
+  rsp.index = store_->index();
+  rsp.cluster_id = cluster_id_;
+  const RebuildProgress* rebuild = parts_.rebuild;
+  rsp.state = rebuild && rebuild->running ? "rebuilding" : "up";
+  if (rebuild) {
+    rsp.rebuild_blocks = rebuild->blocks_restored;
+    rsp.rebuild_bytes = rebuild->bytes_restored;
+    rsp.rebuild_lost = rebuild->blocks_lost;
   }
-  if (options.index >= map.servers.size()) {
-    return InvalidArgument("--index " + std::to_string(options.index) + " is not in the cluster: the meta server at " +
-                           options.meta + " knows " + std::to_string(map.servers.size()) + " data servers (0.." +
-                           std::to_string(map.servers.size() - 1) + ")");
+  if (const ScrubProgress* scrub = parts_.scrub) {
+    rsp.scrub_last_pass_ns = scrub->last_pass_ns;
+    rsp.scrub_pass_blocks = scrub->pass_blocks;
+    rsp.scrub_found = scrub->found;
+    rsp.scrub_repaired = scrub->repaired;
+    rsp.scrub_unrepaired = scrub->unrepaired;
+    rsp.reclaimed_files += scrub->orphan_files;
   }
-  std::string listen = options.listen.empty() ? map.servers[options.index] : options.listen;
-  DFS_ASSIGN_OR_RETURN(auto store, BlockStore::Open(options.dir, map.cluster_id, options.index));
-
-  transport::ServerLoop loop;
-  DFS_RETURN_IF_ERROR(loop.Bind(listen));
-  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index,
-          map.cluster_id.c_str(), options.dir.c_str(), listen.c_str());
-  std::mutex store_mu;
-  Rebuilder rebuilder(store.get(), &store_mu, options.meta, map.servers, options.trash_hours * 3600);
-  rebuilder.Start();
-  DataService service(store.get(), &store_mu, &rebuilder.progress(), map.cluster_id);
-  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
-  fprintf(stderr, "dfs data %u: stopped\n", options.index);
-  return Status::Ok();
+  if (parts_.reclaimer) {
+    rsp.reclaimed_files += parts_.reclaimer->files_reclaimed();
+    rsp.reserve_bytes = parts_.reclaimer->reserve_bytes();
+  }
+  rsp.files = stats.files;
+  rsp.flushes = flushes_;
+  rsp.blocks = stats.blocks;
+  rsp.bytes = stats.bytes;
+  rsp.live_bytes = stats.live_bytes;
+  rsp.trash_bytes = stats.trash_bytes;
+  rsp.trash_files = stats.trash_files;
+  rsp.disk_free = stats.disk_free;
+  rsp.disk_total = stats.disk_total;
+  return rsp;
 }
 
 }  // namespace dfs::data

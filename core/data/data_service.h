@@ -2,43 +2,45 @@
 // the BlockStore, encodes the reply; malformed requests get an error reply.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
+#include "core/common/protocol.h"
 #include "core/common/status.h"
 #include "core/data/block_store.h"
+#include "core/data/reclaimer.h"
 #include "core/data/rebuilder.h"
+#include "core/data/scrubber.h"
 #include "transport/message.h"
 
 namespace dfs::data {
 
+// The background work beside the service, each part may be null: what
+// ServerStat reports of them, and where the service notes client activity.
+struct ServiceParts {
+  const RebuildProgress* rebuild = nullptr;
+  const ScrubProgress* scrub = nullptr;
+  const Reclaimer* reclaimer = nullptr;
+  std::atomic<int64_t>* last_request_ns = nullptr;  // steady clock
+};
+
 class DataService {
  public:
-  // `store_mu` guards the store against the rebuilder's thread; `rebuild`
-  // (may be null) tells ServerStat whether a rebuild runs.
-  DataService(BlockStore* store, std::mutex* store_mu, const RebuildProgress* rebuild, std::string cluster_id)
-      : store_(store), store_mu_(store_mu), rebuild_(rebuild), cluster_id_(std::move(cluster_id)) {}
+  // `store_mu` guards the store against the background threads.
+  DataService(BlockStore* store, std::mutex* store_mu, ServiceParts parts, std::string cluster_id)
+      : store_(store), store_mu_(store_mu), parts_(parts), cluster_id_(std::move(cluster_id)) {}
   transport::Message Handle(transport::Message&& request);
 
  private:
   transport::Message HandleLocked(transport::Message&& request);
+  proto::ServerStatRsp ServerStat(const StoreStats& stats) const;
 
   BlockStore* store_;
   std::mutex* store_mu_;
-  const RebuildProgress* rebuild_;
+  ServiceParts parts_;
   std::string cluster_id_;
   uint64_t flushes_ = 0;  // Flush requests served (durability points)
 };
-
-struct DataServerOptions {
-  uint32_t index = 0;
-  std::string dir;
-  std::string meta;    // meta server endpoint
-  std::string listen;  // empty: this server's endpoint in the meta server's map
-  double trash_hours = 24;  // blocks of deleted files are kept this long
-};
-
-// Runs data server `index` until SIGINT/SIGTERM. Returns why it could not start.
-Status RunDataServer(const DataServerOptions& options);
 
 }  // namespace dfs::data

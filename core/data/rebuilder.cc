@@ -8,7 +8,6 @@
 #include "core/common/block_records.h"
 #include "core/common/checksum.h"
 #include "core/common/placement.h"
-#include "transport/channel.h"
 
 namespace dfs::data {
 namespace {
@@ -22,16 +21,15 @@ double Now() {
 }  // namespace
 
 Rebuilder::Rebuilder(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
-                     double trash_grace_s)
+                     const std::atomic<bool>* stop)
     : store_(store),
       store_mu_(store_mu),
       meta_(std::move(meta)),
       servers_(std::move(servers)),
-      trash_grace_s_(trash_grace_s),
+      stop_(stop),
       index_(store->index()) {}
 
 Rebuilder::~Rebuilder() {
-  stop_ = true;
   if (thread_.joinable()) thread_.join();
 }
 
@@ -62,43 +60,39 @@ void Rebuilder::MaybeReportProgress(bool force) {
 
 void Rebuilder::Run() {
   started_ = last_report_ = Now();
-  for (const auto& ep : servers_) peers_.push_back(std::make_unique<transport::Channel>(ep, transport::ChannelOptions{1000, 30000}));
-  meta_channel_ = std::make_unique<transport::Channel>(meta_, transport::ChannelOptions{1000, 15000});
-  transport::Channel& meta = *meta_channel_;
+  neighbours_ = std::make_unique<Neighbours>(meta_, servers_, stop_);
 
   std::vector<proto::Attr> retry;
   std::unordered_set<uint64_t> live;
   uint64_t listed_below = 0;  // next_fid of the first page
   uint64_t after = 0;
   bool said_meta = false;
-  while (!stop_) {
-    proto::ListFilesReq req;
-    req.after_fid = after;
-    req.limit = 1000;
-    proto::ListFilesRsp page;
-    auto reply = meta.Call(proto::Encode(proto::Op::kListFiles, 1, req));
-    Status st = reply.ok() ? proto::DecodeReply(*reply, &page) : reply.status();
-    if (!st.ok()) {
-      if (!said_meta) Log("rebuild: waiting for the meta server at %s: %s", meta_.c_str(), st.message().c_str());
+  while (!stopping()) {
+    auto page = neighbours_->ListFiles(after, 1000);
+    if (!page.ok()) {
+      if (!said_meta) Log("rebuild: waiting for the meta server at %s: %s", meta_.c_str(), page.status().message().c_str());
       said_meta = true;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      SleepUnlessStopped(1, *stop_);
       continue;
     }
-    if (after == 0) listed_below = page.next_fid;
-    for (const proto::Attr& f : page.files) {
-      if (stop_) break;
+    if (after == 0) listed_below = page->next_fid;
+    for (const proto::Attr& f : page->files) {
+      if (stopping()) break;
       live.insert(f.fid);
       if (!RebuildFile(f)) retry.push_back(f);
       ++progress_.files_checked;
       MaybeReportProgress(false);
     }
-    if (!page.more || page.files.empty()) break;
-    after = page.files.back().fid;
+    if (!page->more || page->files.empty()) break;
+    after = page->files.back().fid;
   }
-  // Files whose other holder was down: try again until done.
+  // Files whose other holder could not be reached: try again until done.
   double backoff = 1;
-  while (!stop_ && !retry.empty()) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+  bool said_waiting = false;
+  while (!stopping() && !retry.empty()) {
+    if (!said_waiting) Log("rebuild: %zu files wait for a data server that does not answer", retry.size());
+    said_waiting = true;
+    if (!SleepUnlessStopped(backoff, *stop_)) break;
     backoff = std::min(backoff * 2, 10.0);
     std::vector<proto::Attr> still;
     for (const auto& f : retry) {
@@ -106,55 +100,36 @@ void Rebuilder::Run() {
     }
     retry.swap(still);
   }
-  if (stop_) return;
+  if (stopping()) return;
   // Blocks of files the namespace no longer has go to the trash. Only file
   // ids handed out before the listing began: a newer file may be being
   // written right now.
   size_t trashed = 0;
   {
     std::lock_guard<std::mutex> lock(*store_mu_);
-    for (uint64_t fid : store_->ListFiles()) {
-      if (fid < listed_below && !live.count(fid)) trashed += store_->Delete(fid).ok();
+    for (const StoredFile& f : store_->ListFiles()) {
+      if (f.fid < listed_below && !live.count(f.fid)) trashed += store_->Delete(f.fid).ok();
     }
-    size_t purged = store_->PurgeTrash(trash_grace_s_);
-    if (purged) Log("purged %zu trash files older than %.0f s", purged, trash_grace_s_);
   }
   if (trashed) Log("moved the blocks of %zu deleted files to the trash", trashed);
   MaybeReportProgress(true);
-  Log("rebuild done: the store matches the namespace");
+  if (progress_.blocks_lost > 0) {
+    Log("rebuild done, but %llu blocks had no good copy on their other holder either (see above)",
+        static_cast<unsigned long long>(progress_.blocks_lost.load()));
+  } else {
+    Log("rebuild done: the store matches the namespace");
+  }
   progress_.running = false;
-}
-
-Result<std::vector<std::pair<uint64_t, uint64_t>>> Rebuilder::DataRanges(const proto::Attr& file) {
-  const uint64_t count = BlockCount(file.size, file.block_size);
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  if (proto::Dense(file)) {
-    ranges.emplace_back(0, count);
-    return ranges;
-  }
-  proto::ExtentsReq req;
-  req.fid = file.fid;
-  while (true) {
-    auto reply = meta_channel_->Call(proto::Encode(proto::Op::kGetExtents, 1, req));
-    proto::ExtentsRsp page;
-    DFS_RETURN_IF_ERROR(reply.ok() ? proto::DecodeReply(*reply, &page) : reply.status());
-    for (size_t k = 0; k + 1 < page.ranges.size(); k += 2) {
-      uint64_t end = std::min(page.ranges[k + 1], count);
-      if (page.ranges[k] < end) ranges.emplace_back(page.ranges[k], end);
-    }
-    if (!page.more || page.ranges.empty()) return ranges;
-    req.first = page.ranges.back();
-  }
 }
 
 bool Rebuilder::RebuildFile(const proto::Attr& file) {
   const uint32_t n = file.stripe_width;
   if (n < 2 || index_ >= n || file.size == 0 || n > servers_.size()) return true;
-  auto ranges = DataRanges(file);
+  auto ranges = neighbours_->DataRanges(file);
   if (!ranges.ok()) return false;  // the meta server is away: next round
   bool complete = true;
   for (const auto& [first, end] : *ranges) {
-    if (stop_) break;
+    if (stopping()) break;
     complete &= RebuildRange(file, first, end);
   }
   return complete;
@@ -165,7 +140,7 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
   FileKey key{file.fid, file.placement_seed, n, file.block_size};
   const uint64_t window = std::max<uint64_t>(n, kWindowBytes / file.block_size);
   bool complete = true;
-  for (uint64_t first = from; first < count && !stop_; first += window) {
+  for (uint64_t first = from; first < count && !stopping(); first += window) {
     std::vector<BlockRecord> local;
     for (uint64_t i = first; i < std::min(count, first + window); ++i) {
       if (HoldsBlock(file.placement_seed, n, index_, i)) {
@@ -197,10 +172,8 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
     std::vector<uint32_t> asked;
     for (uint32_t other = 0; other < n; ++other) {
       if (ask[other].empty()) continue;
-      proto::BlockBatchReq req{file.fid, file.placement_seed, n, file.block_size, other};
-      if (!peers_[other]->Send(proto::Encode(proto::Op::kReadBlocks, 1, req, {PackRecords(ask[other])})).ok()) {
-        peers_[other]->Reset();
-        complete = false;
+      if (!neighbours_->SendRead(other, key, ask[other]).ok()) {
+        complete = false;  // not reachable: next round
         continue;
       }
       asked.push_back(other);
@@ -208,26 +181,27 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
     // Copies from both neighbours are stored together in block order, so
     // they land in consecutive slots: one write per run, not per block.
     std::vector<std::pair<BlockRecord, const char*>> got;
-    std::vector<transport::Message> replies;
+    std::vector<Copies> replies;
     replies.reserve(asked.size());
     for (uint32_t other : asked) {
-      auto reply = peers_[other]->Receive();
-      if (!reply.ok()) peers_[other]->Reset();
-      auto header = reply.ok() ? proto::DecodeHeader(*reply) : Result<proto::Header>(reply.status());
-      if (!header.ok() || header->code != Code::kOk || reply->frames.size() != 3) {
-        complete = false;
+      auto copies = neighbours_->ReceiveRead(other, ask[other].size());
+      if (!copies.ok()) {
+        if (copies.status().code() == Code::kUnavailable) {
+          complete = false;  // not reachable: next round
+        } else {
+          // It answered, and cannot give these blocks: report, go on.
+          progress_.blocks_lost += ask[other].size();
+          Log("rebuild: %zu blocks of %s (file id %llu) have no good copy to fetch: %s", ask[other].size(),
+              file.name.c_str(), static_cast<unsigned long long>(file.fid), copies.status().message().c_str());
+        }
         continue;
       }
-      auto recs = UnpackRecords(reply->frames[1], ask[other].size());
-      if (!recs.ok() || recs->size() != ask[other].size()) {
-        complete = false;
-        continue;
-      }
-      replies.push_back(std::move(*reply));
-      const std::string& data = replies.back().frames[2];
+      replies.push_back(std::move(*copies));
+      const std::string& data = replies.back().data;
       uint64_t off = 0;
-      for (const BlockRecord& theirs : *recs) {
+      for (const BlockRecord& theirs : replies.back().records) {
         if (theirs.state != static_cast<uint32_t>(BlockState::kOk)) {
+          ++progress_.blocks_lost;
           Log("rebuild: block %llu of %s (file id %llu) has no good copy: server %u has it %s",
               static_cast<unsigned long long>(theirs.index), file.name.c_str(),
               static_cast<unsigned long long>(file.fid), other,

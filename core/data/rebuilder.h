@@ -1,12 +1,15 @@
 // Rebuilder: brings a data server's store in line with the namespace when it
 // starts (R6, R7). It asks the meta server which files exist, and for every
-// block this server should hold that is missing, corrupt, or older than the
-// other holder's copy, fetches the other holder's copy, verifies it and
-// stores it. Blocks of files that no longer exist go to the trash; old trash
-// is purged. Runs on its own thread while the server answers requests (a
-// block not rebuilt yet reads as missing, so readers use the other replica);
-// versions decide, so a write that arrives meanwhile is never overwritten by
-// an older rebuilt copy. Progress goes to the server's log.
+// data block this server should hold that is missing, corrupt, or older
+// than a truncate, fetches the other holder's copy, verifies it and stores
+// it. Blocks of files that no longer exist go to the trash. Runs on its own
+// thread while the server answers requests (a block not rebuilt yet reads as
+// missing, so readers use the other replica); versions decide, so a write
+// that arrives meanwhile is never overwritten by an older rebuilt copy.
+//
+// It never stays stuck: a block whose other holder has no good copy either
+// is reported (the server's log, `lost` in dfs status) and skipped; only a
+// holder that cannot be reached is waited for. Progress goes to the log.
 // Thread-safety: the store is shared with the server loop under `store_mu`.
 #pragma once
 
@@ -19,10 +22,7 @@
 
 #include "core/common/protocol.h"
 #include "core/data/block_store.h"
-
-namespace dfs::transport {
-class Channel;
-}
+#include "core/data/neighbours.h"
 
 namespace dfs::data {
 
@@ -31,13 +31,15 @@ struct RebuildProgress {
   std::atomic<uint64_t> files_checked{0};
   std::atomic<uint64_t> blocks_restored{0};
   std::atomic<uint64_t> bytes_restored{0};
+  std::atomic<uint64_t> blocks_lost{0};  // no good copy on the other holder either
 };
 
 class Rebuilder {
  public:
+  // `stop` ends the work early (the server is stopping).
   Rebuilder(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
-            double trash_grace_s);
-  ~Rebuilder();
+            const std::atomic<bool>* stop);
+  ~Rebuilder();  // REQUIRES: *stop is set, or the rebuild is done
 
   void Start();
   const RebuildProgress& progress() const { return progress_; }
@@ -45,12 +47,11 @@ class Rebuilder {
  private:
   void Run();
   // Checks and repairs one file's blocks on this server. False if a holder
-  // it needed was down (try again later).
+  // it needed could not be reached (try again later).
   bool RebuildFile(const proto::Attr& file);
-  // Checks and repairs blocks [first, end) of a file (all data blocks).
-  bool RebuildRange(const proto::Attr& file, uint64_t first, uint64_t end);
-  // The data ranges [first, end) of a file: its extent map.
-  Result<std::vector<std::pair<uint64_t, uint64_t>>> DataRanges(const proto::Attr& file);
+  // The same for blocks [from, end) of it.
+  bool RebuildRange(const proto::Attr& file, uint64_t from, uint64_t end);
+  bool stopping() const { return stop_->load(); }
   void Log(const char* fmt, ...);
   void MaybeReportProgress(bool force);
 
@@ -58,12 +59,10 @@ class Rebuilder {
   std::mutex* store_mu_;
   std::string meta_;
   std::vector<std::string> servers_;
-  double trash_grace_s_;
+  const std::atomic<bool>* stop_;
   uint32_t index_;
-  std::vector<std::unique_ptr<transport::Channel>> peers_;
-  std::unique_ptr<transport::Channel> meta_channel_;  // the rebuild thread's
+  std::unique_ptr<Neighbours> neighbours_;  // the rebuild thread's
   std::thread thread_;
-  std::atomic<bool> stop_{false};
   RebuildProgress progress_;
   double started_ = 0;
   double last_report_ = 0;

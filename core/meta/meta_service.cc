@@ -140,6 +140,10 @@ transport::Message MetaService::Handle(transport::Message&& request) {
       return Serve<proto::LeaseReq>(h, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> {
         return store_->ReleaseLeases(r);
       });
+    case Op::kListDeleted:
+      return Serve<proto::ListDeletedReq>(h, [&](const proto::ListDeletedReq& r) -> Result<proto::ListDeletedRsp> {
+        return store_->ListDeleted(r.after, r.limit);
+      });
     case Op::kGetExtents:
       return Serve<proto::ExtentsReq>(h, [&](const proto::ExtentsReq& r) -> Result<proto::ExtentsRsp> {
         return store_->Extents(r);

@@ -599,6 +599,24 @@ Result<proto::ListFilesRsp> MetaStore::ListFiles(uint64_t after_fid, uint32_t li
   return rsp;
 }
 
+Result<proto::ListDeletedRsp> MetaStore::ListDeleted(uint64_t after, uint32_t limit) {
+  limit = std::min<uint32_t>(std::max<uint32_t>(limit, 1), 100000);
+  proto::ListDeletedRsp rsp;
+  rsp.cluster_id = config_.cluster_id;
+  rsp.next = after;
+  Stmt s(Prepare("SELECT rowid, fid FROM deleted WHERE rowid > ? ORDER BY rowid LIMIT ?"));
+  s.Bind(1, after).Bind(2, static_cast<int64_t>(limit) + 1);
+  while (s.Step() == SQLITE_ROW) {
+    if (rsp.fids.size() == limit) {
+      rsp.more = true;
+      break;
+    }
+    rsp.next = sqlite3_column_int64(s.get(), 0);
+    rsp.fids.push_back(sqlite3_column_int64(s.get(), 1));
+  }
+  return rsp;
+}
+
 Status MetaStore::Sync() { return Exec("PRAGMA wal_checkpoint(FULL)"); }
 
 }  // namespace dfs::meta

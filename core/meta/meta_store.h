@@ -92,6 +92,8 @@ class MetaStore {
   Result<Attr> Unlink(const std::string& path);
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
+  // Deleted files after position `after` (data servers reclaim their blocks).
+  Result<proto::ListDeletedRsp> ListDeleted(uint64_t after, uint32_t limit);
   // Files in fid order after `after_fid`, each with its full path in `name`.
   Result<proto::ListFilesRsp> ListFiles(uint64_t after_fid, uint32_t limit);
   // Makes every committed change durable on disk (a WAL checkpoint).

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -215,7 +217,9 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return s;
 }
 
-Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args) : meta_args_(meta_args) {
+Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args,
+                 const std::vector<std::string>& data_args)
+    : meta_args_(meta_args), data_args_(data_args) {
   char tmpl[] = "/tmp/dfs-cluster-XXXXXX";
   dir_ = mkdtemp(tmpl);
   std::vector<int> ports = FreePorts(data_servers + 1);
@@ -299,16 +303,17 @@ void Cluster::StartMeta() {
 
 void Cluster::KillMeta() { Kill(meta_pid_, SIGKILL); }
 
-void Cluster::StartData(int i) {
-  data_pids_[i] = Spawn({"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
-                         dir_ + "/data" + std::to_string(i)},
-                        dir_ + "/data" + std::to_string(i) + ".log");
+std::vector<std::string> Cluster::DataArgs(int i) const {
+  std::vector<std::string> args = {"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
+                                   dir_ + "/data" + std::to_string(i)};
+  args.insert(args.end(), data_args_.begin(), data_args_.end());
+  return args;
 }
 
+void Cluster::StartData(int i) { data_pids_[i] = Spawn(DataArgs(i), dir_ + "/data" + std::to_string(i) + ".log"); }
+
 void Cluster::StartDataAfter(int i, double seconds) {
-  data_pids_[i] = Spawn({"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
-                         dir_ + "/data" + std::to_string(i)},
-                        dir_ + "/data" + std::to_string(i) + ".log", seconds);
+  data_pids_[i] = Spawn(DataArgs(i), dir_ + "/data" + std::to_string(i) + ".log", seconds);
 }
 
 void Cluster::KillData(int i) { Kill(data_pids_[i], SIGKILL); }
@@ -350,22 +355,27 @@ int64_t Cluster::Corrupt(int i, const std::string& path, int64_t block) {
   return std::stoll(r.out.substr(at + 7));
 }
 
+// The data servers' states from dfs status --json; empty if it did not answer.
+std::vector<std::string> Cluster::States() {
+  auto r = Dfs({"status", "--json"}, "", 10);
+  std::vector<std::string> states;
+  auto doc = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("data_servers")) return states;
+  for (const auto& s : doc["data_servers"]) states.push_back(s.value("state", ""));
+  return states;
+}
+
 void Cluster::WaitUntilUp(double timeout_s) {
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
   while (true) {
-    auto r = Dfs({"status", "--json"}, "", 10);
-    bool all = r.code == 0;
-    if (r.code == 1 && r.out.find("data_servers") != std::string::npos) {
-      all = true;
-      // Down servers are fine only if we stopped them.
-      for (int i = 0; i < size(); ++i) {
-        bool up = r.out.find("\"index\": " + std::to_string(i) + ", \"endpoint\": \"" + data_endpoint(i) +
-                             "\", \"state\": \"up\"") != std::string::npos;
-        if (DataRunning(i) && !up) all = false;
-      }
+    auto states = States();
+    // Down servers are fine only if we stopped them.
+    bool all = static_cast<int>(states.size()) == size();
+    for (int i = 0; all && i < size(); ++i) {
+      if (DataRunning(i) && states[i] == "down") all = false;
     }
     if (all) return;
-    if (Clock::now() > deadline) FAIL("cluster did not come up: exit " << r.code << ": " << r.err << r.out);
+    if (Clock::now() > deadline) FAIL("cluster did not come up: " << Dfs({"status"}).err);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
@@ -374,9 +384,9 @@ void Cluster::WaitUntilRebuilt(double timeout_s) {
   WaitUntilUp();
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
   while (true) {
-    auto r = Dfs({"status", "--json"}, "", 10);
-    if (r.out.find("\"data_servers\"") != std::string::npos && r.out.find("rebuilding") == std::string::npos) return;
-    if (Clock::now() > deadline) FAIL("still rebuilding after " << timeout_s << " s: " << r.out);
+    auto states = States();
+    if (!states.empty() && std::find(states.begin(), states.end(), "rebuilding") == states.end()) return;
+    if (Clock::now() > deadline) FAIL("still rebuilding after " << timeout_s << " s: " << Dfs({"status"}).out);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

@@ -58,7 +58,8 @@ std::string RandomBytes(size_t n, uint32_t seed);
 
 class Cluster {
  public:
-  explicit Cluster(int data_servers = 5, const std::vector<std::string>& meta_args = {});
+  explicit Cluster(int data_servers = 5, const std::vector<std::string>& meta_args = {},
+                   const std::vector<std::string>& data_args = {});
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -101,16 +102,21 @@ class Cluster {
   void WaitUntilUp(double timeout_s = 15);
   // Waits until no data server reports "rebuilding".
   void WaitUntilRebuilt(double timeout_s = 60);
+  // Each data server's state in dfs status ("up", "rebuilding", "down").
+  std::vector<std::string> States();
+  pid_t DataPid(int i) const { return data_pids_[i]; }
 
  private:
   void StopAll();  // kill -9 every server started, remove the directory
   pid_t Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s = 0);
   void Kill(pid_t& pid, int sig);
+  std::vector<std::string> DataArgs(int i) const;
 
   std::string dir_;
   int meta_port_;
   std::vector<int> data_ports_;
   std::vector<std::string> meta_args_;
+  std::vector<std::string> data_args_;
   pid_t meta_pid_ = 0;
   std::vector<pid_t> data_pids_;
 };

@@ -7,6 +7,8 @@
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "cluster_fixture.h"
 
 using dfs::testing::Cluster;
@@ -14,7 +16,7 @@ using dfs::testing::RandomBytes;
 
 namespace {
 
-// (path, block, server, kind) of every problem line in fsck's report.
+// (path, block, server, kind) of every problem line in fsck --blocks's report.
 std::set<std::tuple<std::string, int, int, std::string>> Problems(const std::string& report) {
   std::set<std::tuple<std::string, int, int, std::string>> out;
   std::string file;
@@ -26,8 +28,8 @@ std::set<std::tuple<std::string, int, int, std::string>> Problems(const std::str
     if (end == std::string::npos) end = report.size();
     std::string line = report.substr(start, end - start);
     start = end + 1;
-    if (!line.empty() && line[0] == '/' && line.back() == ':') {
-      file = line.substr(0, line.size() - 1);
+    if (!line.empty() && line[0] == '/') {
+      file = line.substr(0, line.find(':'));
     } else if (std::regex_match(line, m, line_re)) {
       out.emplace(file, std::stoi(m[1]), std::stoi(m[2]), m[3]);
     }
@@ -74,12 +76,18 @@ TEST_CASE("fsck finds exactly the damage, repairs it, and then finds none", "[fa
     if (p1[i].first == 1 || p1[i].second == 1) expected.emplace("/d/f1", static_cast<int>(i), 1, "missing");
   }
 
-  auto check = c.Dfs({"fsck"});
+  auto check = c.Dfs({"fsck", "--blocks"});
   INFO(check.out);
   CHECK(check.code == 4);
   CHECK(Problems(check.out) == expected);  // every damaged block, and nothing else
   CHECK_THAT(check.out, Catch::Contains("status: CORRUPT"));
   CHECK(check.out.find("/d/f2") == std::string::npos);
+  // Without --blocks: one line per damaged file.
+  auto brief = c.Dfs({"fsck"});
+  CHECK(brief.code == 4);
+  CHECK_THAT(brief.out, Catch::Contains("/d/f0: 4 damaged blocks (corrupt 4 replicas); a good copy exists"));
+  CHECK_THAT(brief.out, Catch::StartsWith("/d/f"));
+  CHECK(brief.out.find("  block ") == std::string::npos);
 
   auto repair = c.Dfs({"fsck", "--repair"});
   INFO(repair.out);
@@ -104,8 +112,15 @@ TEST_CASE("fsck leaves a block with no good copy unrecoverable", "[fault]") {
   c.Corrupt(placement[7].second, "/f", 7);
   auto check = c.Dfs({"fsck", "--json"});
   CHECK(check.code == 4);
-  CHECK_THAT(check.out, Catch::Contains("\"unrecoverable_blocks\": 1"));
-  auto repair = c.Dfs({"fsck", "--repair"});
+  auto doc = nlohmann::json::parse(check.out);
+  CHECK(doc["summary"]["unrecoverable_blocks"] == 1);
+  CHECK(doc["status"] == "CORRUPT");
+  REQUIRE(doc["files"].size() == 1);
+  CHECK(doc["files"][0]["path"] == "/f");
+  CHECK(doc["files"][0]["problems"].size() == 2);
+  CHECK(doc["files"][0]["problems"][0]["block"] == 7);
+  CHECK(doc["files"][0]["problems"][0]["outcome"] == "unrecoverable");
+  auto repair = c.Dfs({"fsck", "--repair", "--blocks"});
   CHECK(repair.code == 4);
   CHECK_THAT(repair.out, Catch::Contains("block 7 (bytes 3584-4096)"));
   CHECK_THAT(repair.out, Catch::Contains("unrecoverable"));
@@ -113,7 +128,7 @@ TEST_CASE("fsck leaves a block with no good copy unrecoverable", "[fault]") {
   CHECK(c.Dfs({"fsck"}).code == 4);
 }
 
-TEST_CASE("fsck reports orphans by file id and --repair moves them to the trash", "[fault]") {
+TEST_CASE("fsck reports orphans as space to reclaim, not damage, and --repair moves them to the trash", "[fault]") {
   Cluster c(3);
   REQUIRE(c.Dfs({"cp", "-", "dfs:/gone"}, RandomBytes(30000, 8)).code == 0);
   std::string fid = FileId(c, "/gone");
@@ -123,12 +138,15 @@ TEST_CASE("fsck reports orphans by file id and --repair moves them to the trash"
     std::filesystem::rename(c.dir() + "/data2/trash/" + fid + ext, BlockFile(c, 2, fid, ext));
   }
   auto check = c.Dfs({"fsck"});
-  CHECK(check.code == 4);
-  CHECK_THAT(check.out, Catch::Contains("file id " + fid + " (orphan, no path)"));
-  CHECK_THAT(check.out, Catch::Contains("server 2"));
-  CHECK(c.Dfs({"fsck", "--repair"}).code == 1);
+  CHECK(check.code == 0);
+  CHECK_THAT(check.out, Catch::Contains("server 2 (" + c.data_endpoint(2) + "): 1 orphan files"));
+  CHECK_THAT(check.out, Catch::Contains("waiting to be reclaimed"));
+  CHECK_THAT(check.out, Catch::Contains("status: HEALTHY"));
+  auto repair = c.Dfs({"fsck", "--repair"});
+  CHECK(repair.code == 0);
+  CHECK_THAT(repair.out, Catch::Contains("moved to the trash: 1"));
   CHECK(std::filesystem::exists(c.dir() + "/data2/trash/" + fid + ".dat"));
-  CHECK(c.Dfs({"fsck"}).code == 0);
+  CHECK(c.Dfs({"fsck"}).out.find("orphan") == std::string::npos);
 }
 
 TEST_CASE("fsck with a server down reports its blocks unverified, and 8 without a meta server", "[fault]") {
@@ -137,7 +155,12 @@ TEST_CASE("fsck with a server down reports its blocks unverified, and 8 without 
   c.KillData(1);
   auto check = c.Dfs({"fsck"}, "", 60);
   CHECK(check.code == 4);
-  CHECK_THAT(check.out, Catch::Contains("unverified"));
+  INFO(check.out);
+  // One line for the server, none per block or per file.
+  CHECK_THAT(check.out, Catch::Contains("server 1 (" + c.data_endpoint(1) + ") down: "));
+  CHECK_THAT(check.out, Catch::Contains("unverified; all have a verified copy on the other holder"));
+  CHECK_THAT(check.out, Catch::Contains("status: DEGRADED"));
+  CHECK(check.out.find("/f") == std::string::npos);
   c.KillMeta();
   auto none = c.Dfs({"fsck"}, "", 60);
   CHECK(none.code == 8);

@@ -55,3 +55,16 @@ TEST_CASE("block math", "[unit]") {
   CHECK(BlockLength(513, 512, 1) == 1);
   CHECK(BlockLength(513, 512, 2) == 0);
 }
+
+TEST_CASE("a local slot maps back to its block", "[unit]") {
+  for (uint32_t n : {2u, 3u, 5u, 7u}) {
+    for (uint64_t seed : {0ull, 1ull, 12345ull, 0xfedcba9876543210ull}) {
+      for (uint32_t s = 0; s < n; ++s) {
+        for (uint64_t block = 0; block < 100; ++block) {
+          if (!dfs::HoldsBlock(seed, n, s, block)) continue;
+          CHECK(dfs::BlockOfSlot(seed, n, s, dfs::LocalSlot(seed, n, s, block)) == block);
+        }
+      }
+    }
+  }
+}

@@ -74,7 +74,7 @@ TEST_CASE("services answer garbage with an error reply", "[unit]") {
   transport::Message garbage;
   garbage.frames.push_back("\xc1\xc1\xc1");
   std::mutex mu;
-  data::DataService data_service(nullptr, &mu, nullptr, "c");
+  data::DataService data_service(nullptr, &mu, data::ServiceParts{}, "c");
   auto reply = data_service.Handle(std::move(garbage));
   auto h = proto::DecodeHeader(reply);
   REQUIRE(h.ok());
@@ -87,7 +87,7 @@ TEST_CASE("services answer garbage with an error reply", "[unit]") {
     REQUIRE(mkdtemp(dir));
     auto store = data::BlockStore::Open(dir, "c", 0);
     REQUIRE(store.ok());
-    data::DataService svc(store->get(), &mu, nullptr, "c");
+    data::DataService svc(store->get(), &mu, data::ServiceParts{}, "c");
     auto r = svc.Handle(std::move(m));
     auto rh = proto::DecodeHeader(r);
     REQUIRE(rh.ok());
