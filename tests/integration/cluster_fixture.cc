@@ -31,6 +31,7 @@ std::string DfsBinary() {
 }
 
 CommandResult Run(const std::vector<std::string>& argv, const std::string& input, double timeout_s) {
+  signal(SIGPIPE, SIG_IGN);  // a command that stops reading its input must not kill the test
   int in[2], out[2], err[2];
   REQUIRE(pipe2(in, O_CLOEXEC) == 0);
   REQUIRE(pipe2(out, O_CLOEXEC) == 0);
@@ -325,6 +326,30 @@ void Cluster::KillDataAndRestartAfter(int i, double seconds) {
 }
 void Cluster::StopData(int i) { Kill(data_pids_[i], SIGTERM); }
 
+namespace {
+
+double TimedStop(pid_t& pid, int sig) {
+  if (pid <= 0) return 0;
+  auto start = Clock::now();
+  kill(pid, sig);
+  int status;
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (Clock::now() - start > std::chrono::seconds(10)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid = 0;
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+double Cluster::SignalData(int i, int sig) { return TimedStop(data_pids_[i], sig); }
+double Cluster::SignalMeta(int sig) { return TimedStop(meta_pid_, sig); }
+
 void Cluster::WipeData(int i) {
   REQUIRE(data_pids_[i] == 0);
   std::filesystem::remove_all(dir_ + "/data" + std::to_string(i));
@@ -375,7 +400,10 @@ void Cluster::WaitUntilUp(double timeout_s) {
       if (DataRunning(i) && states[i] == "down") all = false;
     }
     if (all) return;
-    if (Clock::now() > deadline) FAIL("cluster did not come up: " << Dfs({"status"}).err);
+    if (Clock::now() > deadline) {
+      auto r = Dfs({"status", "--json"}, "", 10);
+      FAIL("cluster did not come up: exit " << r.code << ": " << r.err << r.out);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

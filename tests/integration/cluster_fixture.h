@@ -90,6 +90,10 @@ class Cluster {
   // forked before the kill (see Spawn: it may have to flush a mount's file).
   void KillDataAndRestartAfter(int i, double seconds);
   void StopData(int i);  // SIGTERM, wait
+  // Sends `sig` to data server i (or the meta server) and returns the
+  // seconds it took to exit (killed -9 after 10 s).
+  double SignalData(int i, int sig);
+  double SignalMeta(int sig);
   void WipeData(int i);  // rm -rf its directory (server must be stopped)
   // The holders of each block of `path`, from dfs stat --blocks --json.
   std::vector<std::pair<int, int>> Placement(const std::string& path);
