@@ -18,7 +18,7 @@ struct DataServerOptions {
   double reserve_percent = 5; // below this much free disk, the trash is emptied early
   double scrub_days = 7;      // a full scrub pass this often
   double scrub_mbps = 50;     // the scrubber reads at most this fast
-  double reclaim_seconds = 5; // how often deleted files are looked for
+  double reclaim_seconds = 2; // how often deleted files are looked for
 };
 
 // Runs data server `index` until SIGINT/SIGTERM, which stop it within two

@@ -301,6 +301,16 @@ TEST_CASE("the scrubber finds and repairs a flipped bit with no read", "[fault]"
   CHECK(c.Dfs({"fsck"}).code == 0);
   CHECK_THAT(c.ReadLocal(c.dir() + "/data" + std::to_string(server) + ".log"),
              Catch::Contains("scrub: repaired 1 blocks"));
+
+  SECTION("and a damaged index header, with no restart and no read") {
+    std::string fid = FileId(c, "/f");
+    std::string idx = BlockFile(c, server, fid, ".idx");
+    Scribble(idx, 0, "garbage!");
+    CHECK(WaitFor([&] { return c.ReadLocal(idx).substr(0, 8) == "DFSIDX01"; }, 30));
+    CHECK_THAT(c.ReadLocal(c.dir() + "/data" + std::to_string(server) + ".log"),
+               Catch::Contains("index header of file id " + fid));
+    CHECK(c.Dfs({"fsck"}).code == 0);
+  }
 }
 
 TEST_CASE("SIGTERM stops servers within 2 s in every state", "[fault]") {
