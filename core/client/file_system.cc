@@ -108,33 +108,21 @@ Result<Attr> FileSystem::Link(const std::string& src, const std::string& dst) {
 
 Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, uint32_t block_size,
                                                        const NewEntry& entry) {
-  DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  proto::CreateReq req;
-  req.path = p;
-  req.block_size = block_size;
-  req.mode = entry.mode;
-  req.uid = entry.uid;
-  req.gid = entry.gid;
-  req.holder_id = leases_->holder().id;
-  req.holder_name = leases_->holder().name;
-  DFS_ASSIGN_OR_RETURN(Attr a, CreateCall(req));
-  return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), /*staged=*/false);
+  return OpenWriter(path, block_size, entry, /*staged=*/false);
 }
 
 Result<std::unique_ptr<FileWriter>> FileSystem::CreateReplacing(const std::string& path, uint32_t block_size,
                                                                 const NewEntry& entry) {
+  return OpenWriter(path, block_size, entry, /*staged=*/true);
+}
+
+Result<std::unique_ptr<FileWriter>> FileSystem::OpenWriter(const std::string& path, uint32_t block_size,
+                                                           const NewEntry& entry, bool staged) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  proto::CreateReq req;
-  req.path = p;
-  req.block_size = block_size;
-  req.mode = entry.mode;
-  req.uid = entry.uid;
-  req.gid = entry.gid;
-  req.replace = true;
-  req.holder_id = leases_->holder().id;
-  req.holder_name = leases_->holder().name;
+  proto::CreateReq req = leases_->CreateRequest(p, block_size, entry);
+  req.replace = staged;
   DFS_ASSIGN_OR_RETURN(Attr a, CreateCall(req));
-  return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), /*staged=*/true);
+  return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), staged);
 }
 
 Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
@@ -149,13 +137,9 @@ Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
 
 void FileSystem::EndWrite(uint64_t fid) {
   leases_->Drop(fid);
-  proto::LeaseReq req;
-  req.holder_id = leases_->holder().id;
-  req.holder_name = leases_->holder().name;
-  req.fids = {fid};
   proto::LeaseRsp rsp;
   // Not told, the meta server lets the lease lapse instead.
-  (void)meta_->Call(proto::Op::kReleaseLeases, req, &rsp);
+  (void)meta_->Call(proto::Op::kReleaseLeases, leases_->LeaseRequest({fid}, /*abandon=*/false), &rsp);
 }
 
 Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) {

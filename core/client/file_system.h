@@ -153,6 +153,8 @@ class FileSystem {
  private:
   FileSystem(const ClientOptions& options) : options_(options) {}
   ExtentCursor::Fetch ExtentFetch();
+  Result<std::unique_ptr<FileWriter>> OpenWriter(const std::string& path, uint32_t block_size,
+                                                 const NewEntry& entry, bool staged);
   // Create with the lease (waiting out a closing writer's release), held.
   Result<Attr> CreateCall(const proto::CreateReq& req);
   // Takes the lease Create or OpenForPatch returned.

@@ -36,20 +36,18 @@ FileWriter::~FileWriter() {
   if (staged_ && !published_) Abandon();
 }
 
-void FileWriter::Abandon() {
-  proto::LeaseReq req;
-  req.holder_id = leases_->holder().id;
-  req.holder_name = leases_->holder().name;
-  req.fids = {attr_.fid};
-  req.abandon = true;
+void AbandonCopies(MetaClient* meta, DataClient* data, LeaseKeeper* leases, const std::vector<uint64_t>& fids) {
+  if (fids.empty()) return;
   proto::LeaseRsp rsp;
-  // If the meta server cannot be told, the lease lapses and it deletes the
-  // file itself; the name never saw it either way.
-  if (meta_->Call(proto::Op::kReleaseLeases, req, &rsp).ok()) {
-    for (const proto::Attr& gone : rsp.deleted) data_->DeleteBlocks(gone, /*uncommitted=*/true);
+  // If the meta server cannot be told, the leases lapse and it deletes the
+  // copies itself; their names never saw them either way.
+  if (meta->Call(proto::Op::kReleaseLeases, leases->LeaseRequest(fids, /*abandon=*/true), &rsp).ok()) {
+    for (const proto::Attr& gone : rsp.deleted) data->DeleteBlocks(gone, /*uncommitted=*/true);
   }
-  leases_->Drop(attr_.fid);
+  for (uint64_t fid : fids) leases->Drop(fid);
 }
+
+void FileWriter::Abandon() { AbandonCopies(meta_, data_, leases_, {attr_.fid}); }
 
 Status FileWriter::Write(const char* bytes, size_t length) {
   while (length > 0) {

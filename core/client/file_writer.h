@@ -27,6 +27,10 @@
 
 namespace dfs::client {
 
+// Gives up staged copies that will not be published: the meta server
+// deletes them, and their blocks go to the data servers' trash.
+void AbandonCopies(MetaClient* meta, DataClient* data, LeaseKeeper* leases, const std::vector<uint64_t>& fids);
+
 class FileWriter {
  public:
   // REQUIRES: attr comes from Create (a fresh generation) and `leases`

@@ -32,6 +32,28 @@ LeaseKeeper::~LeaseKeeper() {
   if (thread_.joinable()) thread_.join();
 }
 
+proto::CreateReq LeaseKeeper::CreateRequest(const std::string& path, uint32_t block_size,
+                                            const NewEntry& entry) const {
+  proto::CreateReq req;
+  req.path = path;
+  req.block_size = block_size;
+  req.mode = entry.mode;
+  req.uid = entry.uid;
+  req.gid = entry.gid;
+  req.holder_id = holder_.id;
+  req.holder_name = holder_.name;
+  return req;
+}
+
+proto::LeaseReq LeaseKeeper::LeaseRequest(std::vector<uint64_t> fids, bool abandon) const {
+  proto::LeaseReq req;
+  req.holder_id = holder_.id;
+  req.holder_name = holder_.name;
+  req.fids = std::move(fids);
+  req.abandon = abandon;
+  return req;
+}
+
 void LeaseKeeper::Hold(uint64_t fid) {
   std::lock_guard<std::mutex> lock(mu_);
   held_.insert(fid);
@@ -59,10 +81,7 @@ void LeaseKeeper::Loop() {
   while (!stop_) {
     cv_.wait_for(lock, period, [&] { return stop_; });
     if (stop_ || held_.empty()) continue;
-    proto::LeaseReq req;
-    req.holder_id = holder_.id;
-    req.holder_name = holder_.name;
-    req.fids.assign(held_.begin(), held_.end());
+    proto::LeaseReq req = LeaseRequest({held_.begin(), held_.end()}, false);
     lock.unlock();
     proto::LeaseRsp rsp;
     // A meta server that does not answer is tried again next period; the

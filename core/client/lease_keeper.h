@@ -16,6 +16,10 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "core/client/options.h"
+#include "core/common/protocol.h"
 
 namespace dfs::client {
 
@@ -34,6 +38,11 @@ class LeaseKeeper {
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
   const LeaseHolderId& holder() const { return holder_; }
+
+  // A Create of `path` (normalised) by this holder.
+  proto::CreateReq CreateRequest(const std::string& path, uint32_t block_size, const NewEntry& entry) const;
+  // The lease request (renew, release) for `fids` (abandon: delete the staged ones).
+  proto::LeaseReq LeaseRequest(std::vector<uint64_t> fids, bool abandon) const;
 
   // Renew the lease on `fid` from now on, until Drop(fid).
   void Hold(uint64_t fid);

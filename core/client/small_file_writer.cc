@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/common/checksum.h"
+#include "core/client/file_writer.h"
 #include "core/common/placement.h"
 
 namespace dfs::client {
@@ -22,16 +23,8 @@ Status SmallFileWriter::Finish() {
 
   proto::CreateManyReq create;
   for (const auto& [path, bytes] : group) {
-    proto::CreateReq r;
-    r.path = path;
-    r.block_size = block_size_;
-    NewEntry owner = NewEntry::File();
-    r.mode = owner.mode;
-    r.uid = owner.uid;
-    r.gid = owner.gid;
+    proto::CreateReq r = leases_->CreateRequest(path, block_size_, NewEntry::File());
     r.replace = true;
-    r.holder_id = leases_->holder().id;
-    r.holder_name = leases_->holder().name;
     create.files.push_back(r);
   }
   proto::CreateManyRsp created;
@@ -131,18 +124,6 @@ Status SmallFileWriter::Finish() {
   return failed;
 }
 
-void SmallFileWriter::Abandon(const std::vector<uint64_t>& fids) {
-  if (fids.empty()) return;
-  proto::LeaseReq req;
-  req.holder_id = leases_->holder().id;
-  req.holder_name = leases_->holder().name;
-  req.fids = fids;
-  req.abandon = true;
-  proto::LeaseRsp rsp;
-  if (meta_->Call(proto::Op::kReleaseLeases, req, &rsp).ok()) {
-    for (const proto::Attr& gone : rsp.deleted) data_->DeleteBlocks(gone, /*uncommitted=*/true);
-  }
-  for (uint64_t fid : fids) leases_->Drop(fid);
-}
+void SmallFileWriter::Abandon(const std::vector<uint64_t>& fids) { AbandonCopies(meta_, data_, leases_, fids); }
 
 }  // namespace dfs::client

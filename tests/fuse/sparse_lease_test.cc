@@ -16,6 +16,7 @@
 #include "mount_fixture.h"
 
 using dfs::testing::Cluster;
+using dfs::testing::JsonNumber;
 using dfs::testing::Mount;
 using dfs::testing::Skipped;
 
@@ -30,12 +31,6 @@ uint64_t DiskUsage(const Cluster& c) {
     if (stat(e.path().c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_blocks) * 512;
   }
   return total;
-}
-
-uint64_t JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch m;
-  REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": (\\d+)")));
-  return std::stoull(m[1]);
 }
 
 }  // namespace

@@ -25,6 +25,12 @@ namespace dfs::testing {
 
 using Clock = std::chrono::steady_clock;
 
+uint64_t JsonNumber(const std::string& json, const std::string& key) {
+  std::smatch m;
+  REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": ?(\\d+)")));
+  return std::stoull(m[1]);
+}
+
 std::string DfsBinary() {
   const char* bin = getenv("DFS_BIN");
   return bin && *bin ? bin : "dfs";

@@ -47,6 +47,9 @@ class BackgroundCommand {
   bool waited_ = false;
 };
 
+// The first integer value of "key" in a JSON document (fails the test if none).
+uint64_t JsonNumber(const std::string& json, const std::string& key);
+
 // Path of the dfs binary under test (env DFS_BIN).
 std::string DfsBinary();
 

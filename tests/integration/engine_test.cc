@@ -9,17 +9,8 @@
 #include "core/common/placement.h"
 
 using dfs::testing::Cluster;
+using dfs::testing::JsonNumber;
 using dfs::testing::RandomBytes;
-
-namespace {
-
-uint64_t JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch m;
-  REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": (\\d+)")));
-  return std::stoull(m[1]);
-}
-
-}  // namespace
 
 TEST_CASE("files of every awkward size copy in and out byte-exact", "[integration]") {
   Cluster c(5);

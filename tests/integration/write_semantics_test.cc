@@ -19,16 +19,11 @@
 
 using dfs::testing::BackgroundCommand;
 using dfs::testing::Cluster;
+using dfs::testing::JsonNumber;
 using dfs::testing::CommandResult;
 using dfs::testing::RandomBytes;
 
 namespace {
-
-uint64_t JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch m;
-  REQUIRE(std::regex_search(json, m, std::regex("\"" + key + "\": (\\d+)")));
-  return std::stoull(m[1]);
-}
 
 // Blocks stored on all data servers together.
 uint64_t StoredBlocks(Cluster& c) {
