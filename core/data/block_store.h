@@ -6,10 +6,13 @@
 // 16-byte record per slot: CRC32C, length and version. A sequential write of
 // a file is a sequential write here; overhead is 16 bytes per block.
 //
+// It reaches the disk only through a Disk (core/data/disk.h), so tests can
+// put one that fails, tears writes or loses what was not synced under it.
 // Every block is verified against its checksum when it arrives and when it is
 // read. A write never replaces a block with an older version. Writes go to the
 // page cache (they survive kill -9 of the server); Flush() makes them durable.
-// Thread-safety: none; the data server calls it from its loop thread.
+// Thread-safety: none; the data server calls it under its store mutex (the
+// service and the rebuild, reclaim and scrub threads).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,7 @@
 
 #include "core/common/block_records.h"
 #include "core/common/status.h"
+#include "core/data/disk.h"
 #include "core/data/trash.h"
 
 namespace dfs::data {
@@ -53,6 +57,7 @@ struct StoredFile {
 
 struct BlockStoreOptions {
   double trash_grace_s = 24 * 3600;  // deleted blocks stay in the trash this long
+  Disk* disk = nullptr;              // null: the real disk (PosixDisk)
 };
 
 class BlockStore {
@@ -114,15 +119,15 @@ class BlockStore {
 
  private:
   struct OpenFile {
-    int dat = -1;
-    int idx = -1;
+    std::unique_ptr<DiskFile> dat;
+    std::unique_ptr<DiskFile> idx;
     uint32_t block_size = 0;
     std::list<uint64_t>::iterator lru;
   };
 
-  BlockStore(std::string dir, uint32_t index, const BlockStoreOptions& options)
-      : dir_(std::move(dir)), index_(index), trash_(dir_ + "/trash", options.trash_grace_s) {}
-  Status EnsureHeader(int idx, const FileKey& key, const std::string& idx_path);
+  BlockStore(Disk* disk, std::string dir, uint32_t index, const BlockStoreOptions& options)
+      : disk_(disk), dir_(std::move(dir)), index_(index), trash_(disk, dir_ + "/trash", options.trash_grace_s) {}
+  Status EnsureHeader(DiskFile* idx, const FileKey& key);
   // Write's work once the batch is checked.
   Status WriteRuns(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data);
   bool StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t slot, uint32_t crc, uint32_t length);
@@ -131,6 +136,7 @@ class BlockStore {
   void Close(uint64_t fid);
   Status CheckKey(const FileKey& key) const;
 
+  Disk* disk_;
   std::string dir_;
   uint32_t index_;
   Trash trash_;

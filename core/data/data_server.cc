@@ -66,7 +66,7 @@ Status RunDataServer(const DataServerOptions& options) {
   std::mutex store_mu;
   std::atomic<int64_t> last_request_ns{0};
   const uint64_t reserve =
-      static_cast<uint64_t>(SpaceOf(options.dir).total * std::max(0.0, options.reserve_percent) / 100);
+      static_cast<uint64_t>(PosixDisk()->Space(options.dir).total * std::max(0.0, options.reserve_percent) / 100);
 
   // Destroyed in reverse order, after the loop ends: each joins its thread,
   // which `stop` has already told to finish.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/common/status.h"
+#include "core/data/disk.h"
 
 namespace dfs::data {
 
@@ -19,10 +20,11 @@ struct TrashUsage {
 
 class Trash {
  public:
-  // REQUIRES: `dir` exists.
-  Trash(std::string dir, double grace_s) : dir_(std::move(dir)), grace_s_(grace_s) {}
+  // REQUIRES: `dir` exists on `disk`.
+  Trash(Disk* disk, std::string dir, double grace_s) : disk_(disk), dir_(std::move(dir)), grace_s_(grace_s) {}
 
   // Moves `path` into the trash as `name`; with no grace period, removes it.
+  // A `path` that does not exist is not an error.
   Status Put(const std::string& path, const std::string& name);
 
   TrashUsage Usage() const;
@@ -35,15 +37,9 @@ class Trash {
   uint64_t PurgeUntilFree(uint64_t want_free);
 
  private:
+  Disk* disk_;
   std::string dir_;
   double grace_s_;
 };
-
-// Free and total bytes of the file system holding `path`.
-struct DiskSpace {
-  uint64_t free = 0;
-  uint64_t total = 0;
-};
-DiskSpace SpaceOf(const std::string& path);
 
 }  // namespace dfs::data
