@@ -4,7 +4,7 @@
 
 namespace dfs::cmd {
 
-void RegisterMeta(CLI::App& app, Globals& g, Runner& run) {
+void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client options*/, Runner& run) {
   auto* sub = AddSubcommand(app, "meta", "Run the meta server (holds the namespace)");
   auto o = std::make_shared<meta::MetaServerOptions>();
   auto servers = std::make_shared<std::string>();

@@ -1,18 +1,21 @@
-// A client connection to one server endpoint (a DEALER socket).
+// A client connection to one server endpoint: the network seam under every
+// client of a server (DataClient, MetaClient, a data server's neighbours).
 //
 // Requests may be pipelined: Send() several, then Receive() their replies in
 // the same order (the server answers one connection in order). A dead server
-// is noticed quickly: with ZMQ_IMMEDIATE a send to an endpoint with no live
-// connection fails after `connect_timeout_ms`, and a receive gives up when the
-// connection has been gone for that long or no reply came in
-// `reply_timeout_ms`. After a failure the caller Reset()s the channel (the
-// "lazy pirate" pattern), dropping every request still in flight. A socket
-// monitor reports refused and dropped connections as they happen.
+// is noticed quickly: a send with no live connection fails after
+// `connect_timeout_ms`, and a receive gives up when the connection has been
+// gone for that long or no reply came in `reply_timeout_ms`. After a failure
+// the caller Reset()s the channel (the "lazy pirate" pattern), dropping every
+// request still in flight.
+//
+// ZmqChannel (zmq_channel.h) is the real one; tests connect through a fake
+// network that can drop, delay and partition (tests/unit/fake_network.h).
 // Thread-safety: one thread at a time.
 #pragma once
 
 #include <atomic>
-#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,10 +23,6 @@
 
 #include "core/common/status.h"
 #include "transport/message.h"
-
-namespace zmq {
-class socket_t;
-}
 
 namespace dfs::transport {
 
@@ -37,51 +36,51 @@ struct ChannelOptions {
 
 class Channel {
  public:
-  explicit Channel(std::string endpoint, ChannelOptions options = {});
-  ~Channel();
+  virtual ~Channel() = default;
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
   const std::string& endpoint() const { return endpoint_; }
-  int in_flight() const { return in_flight_; }
+  virtual int in_flight() const = 0;
 
   // Queues a request. Unavailable if no connection could be made in time.
-  Status Send(Message request);
+  virtual Status Send(Message request) = 0;
+
+  // The reply to the oldest request if it is ready, nullopt if it is not yet,
+  // Unavailable if the server is gone or silent past the reply timeout.
+  virtual Result<std::optional<Message>> TryReceive() = 0;
+
+  // Closes the connection and opens a new one; replies still in flight are lost.
+  virtual void Reset() = 0;
 
   // Waits for the reply to the oldest request in flight.
   Result<Message> Receive();
 
-  // The reply to the oldest request if it is ready, nullopt if it is not yet,
-  // Unavailable if the server is gone or silent past the reply timeout.
-  Result<std::optional<Message>> TryReceive();
-
   // Send() then Receive(); on failure resets the channel.
   Result<Message> Call(Message request);
-
-  // Closes the socket and opens a new one; replies still in flight are lost.
-  void Reset();
 
   // Waits up to `timeout_ms` until one of `channels` has a reply ready;
   // returns its position, or -1 on timeout.
   static int WaitReadable(const std::vector<Channel*>& channels, int timeout_ms);
 
- private:
-  // Waits until a connection is up; false at once if the server refused.
-  bool Connected(int wait_ms);
-  void DrainEvents();
-  void CloseSocket();
-  Result<Message> ReceiveNow();
+ protected:
+  Channel(std::string endpoint, ChannelOptions options)
+      : endpoint_(std::move(endpoint)), options_(options) {}
+
+  // For WaitReadable: the ZeroMQ socket to poll, or null for a channel that
+  // is no socket, which is asked ReplyReady() instead.
+  virtual void* PollHandle() { return nullptr; }
+  virtual bool ReplyReady() { return true; }
 
   std::string endpoint_;
   ChannelOptions options_;
-  std::unique_ptr<zmq::socket_t> socket_;
-  int in_flight_ = 0;
-  std::chrono::steady_clock::time_point last_activity_;
-  std::chrono::steady_clock::time_point last_check_;
-  std::unique_ptr<zmq::socket_t> monitor_;  // connection events of socket_
-  bool connected_ = false;  // a connection is up
-  bool refused_ = false;    // the last connect attempt failed, none is up
-  bool lost_ = false;       // a connection dropped since Reset()
 };
+
+// Makes the channel to an endpoint. Null: a ZmqChannel.
+using Connector = std::function<std::unique_ptr<Channel>(const std::string& endpoint,
+                                                         const ChannelOptions& options)>;
+
+std::unique_ptr<Channel> Connect(const std::string& endpoint, const ChannelOptions& options,
+                                 const Connector& connector = nullptr);
 
 }  // namespace dfs::transport

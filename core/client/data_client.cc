@@ -35,7 +35,7 @@ DataClient::DataClient(std::vector<std::string> endpoints, const ClientOptions& 
   for (uint32_t i = 0; i < endpoints.size(); ++i) {
     auto s = std::make_unique<Server>();
     s->index = i;
-    s->channel = std::make_unique<transport::Channel>(endpoints[i], transport::ChannelOptions{1000, 30000});
+    s->channel = transport::Connect(endpoints[i], {1000, 30000}, options.connect);
     servers_.push_back(std::move(s));
   }
 }
@@ -182,11 +182,12 @@ Status DataClient::RunUntil(const std::function<bool()>& done) {
     }
     if (waiting.empty()) {
       // Only batches waiting out a backoff: check the write timeout and sleep.
+      // (Never return before done() unless with an error.)
       for (uint32_t s = 0; s < servers_.size(); ++s) {
         Server& sv = *servers_[s];
         if (sv.down && !sv.queued.empty() && options_.write_timeout_s > 0 &&
             Clock::now() - sv.down_since > std::chrono::duration<double>(options_.write_timeout_s)) {
-          return OnFailure(s, Unavailable(sv.why));
+          DFS_RETURN_IF_ERROR(OnFailure(s, Unavailable(sv.why)));
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -27,10 +27,24 @@ struct FileReader::Window {
   uint64_t count = 0;
   std::vector<std::unique_ptr<Batch>> batches;
   std::vector<Slot> holder[2];  // per block: first and second holder
+
+  // Filled in by Finish.
+  std::vector<std::vector<uint64_t>>
+      data_offset;                      // per batch and record: where its bytes sit in reply_data
+  std::vector<ReplicaChoice> choice;    // per block
+  std::vector<const char*> block_data;  // per block: the winning copy's bytes
+  std::vector<BlockRecord> won;         // per block: the winning copy's record
+  std::vector<std::unique_ptr<Batch>> fetched;  // per server: bytes of winners not sent at first
+
+  bool hole(uint64_t j) const { return holder[0][j].batch < 0; }
+  // Holder h's answer for block j. REQUIRES: its batch succeeded.
+  const BlockRecord& Record(int h, uint64_t j) const {
+    return batches[holder[h][j].batch]->reply_records[holder[h][j].pos];
+  }
 };
 
-FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path,
-                       ExtentCursor::Fetch extents)
+FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr,
+                       std::string path, ExtentCursor::Fetch extents)
     : data_(data),
       options_(options),
       attr_(std::move(attr)),
@@ -78,185 +92,192 @@ Status FileReader::Finish(Window* w, std::string* out) {
     }
     return true;
   }));
-  const uint32_t bs = attr_.block_size;
-  // Offsets of each returned block's data in its batch's reply_data.
-  std::vector<std::vector<uint64_t>> data_offset(w->batches.size());
+  LocateData(w);
+  w->choice.assign(w->count, ReplicaChoice{});
+  w->block_data.assign(w->count, nullptr);
+  w->won.assign(w->count, BlockRecord{});
+  std::vector<uint64_t> fetch;  // blocks whose winning copy's bytes are not here yet
+  for (uint64_t j = 0; j < w->count; ++j) {
+    if (w->hole(j)) continue;
+    CopyAnswer copies[2] = {Answer(*w, 0, j), Answer(*w, 1, j)};
+    ReplicaChoice& c = w->choice[j] = ChooseReplica(copies, attr_.truncate_generation);
+    if (c.winner < 0) return NoGoodCopy(*w, j);
+    if (c.mismatch && options_.notice) {
+      ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, w->first_block + j);
+      options_.notice(path_ + ": block " + std::to_string(w->first_block + j) +
+                      ": the copies on servers " + std::to_string(pair.first) + " and " +
+                      std::to_string(pair.second) +
+                      " have the same version but differ; neither is repaired (see dfs fsck)");
+    }
+    w->won[j] = w->Record(c.winner, j);
+    if (c.fetch) {
+      fetch.push_back(j);
+    } else {
+      w->block_data[j] = DataOf(*w, c.winner, j);
+    }
+  }
+  DFS_RETURN_IF_ERROR(Fetch(w, fetch));
+  DFS_RETURN_IF_ERROR(Repair(*w));
+  for (uint64_t j = 0; j < w->count; ++j) {
+    uint32_t want = BlockLength(attr_.size, attr_.block_size, w->first_block + j);
+    if (w->hole(j)) {
+      out->append(want, '\0');
+      continue;
+    }
+    uint32_t have = w->won[j].length;
+    out->append(w->block_data[j], std::min(want, have));
+    if (have < want) out->append(want - have, '\0');
+  }
+  return Status::Ok();
+}
+
+void FileReader::LocateData(Window* w) {
+  w->data_offset.assign(w->batches.size(), {});
   for (size_t bi = 0; bi < w->batches.size(); ++bi) {
     Batch& b = *w->batches[bi];
     if (!b.status.ok()) continue;
-    data_offset[bi].resize(b.reply_records.size());
+    w->data_offset[bi].resize(b.reply_records.size());
     uint64_t off = 0;
     for (size_t k = 0; k < b.reply_records.size(); ++k) {
       const BlockRecord& r = b.reply_records[k];
-      data_offset[bi][k] = off;
-      if ((b.records[k].flags & kWantData) && r.state == static_cast<uint32_t>(BlockState::kOk)) off += r.length;
+      w->data_offset[bi][k] = off;
+      if ((b.records[k].flags & kWantData) && r.state == static_cast<uint32_t>(BlockState::kOk))
+        off += r.length;
     }
-    if (off != b.reply_data.size()) b.status = Internal("read reply data does not match its records");
+    if (off != b.reply_data.size())
+      b.status = Internal("read reply data does not match its records");
   }
+}
 
-  // A replica's answer for block j, or null if its server did not answer.
-  auto answer = [&](int h, uint64_t j) -> const BlockRecord* {
-    const Slot& s = w->holder[h][j];
-    const Batch& b = *w->batches[s.batch];
-    return b.status.ok() ? &b.reply_records[s.pos] : nullptr;
+CopyAnswer FileReader::Answer(const Window& w, int h, uint64_t j) const {
+  const Slot& s = w.holder[h][j];
+  const Batch& b = *w.batches[s.batch];
+  CopyAnswer a;
+  a.answered = b.status.ok();
+  if (!a.answered) return a;
+  a.record = b.reply_records[s.pos];
+  a.data_here = (b.records[s.pos].flags & kWantData) &&
+                a.record.state == static_cast<uint32_t>(BlockState::kOk);
+  a.data_verifies = a.data_here && Crc32c(DataOf(w, h, j), a.record.length) == a.record.crc;
+  return a;
+}
+
+const char* FileReader::DataOf(const Window& w, int h, uint64_t j) const {
+  const Slot& s = w.holder[h][j];
+  return w.batches[s.batch]->reply_data.data() + w.data_offset[s.batch][s.pos];
+}
+
+Status FileReader::NoGoodCopy(const Window& w, uint64_t j) const {
+  const uint32_t bs = attr_.block_size;
+  BlockIndex index = w.first_block + j;
+  ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, index);
+  auto describe = [&](int h, uint32_t s) {
+    const Batch& b = *w.batches[w.holder[h][j].batch];
+    const BlockRecord* r = b.status.ok() ? &w.Record(h, j) : nullptr;
+    std::string what = !r ? b.status.message()
+                       : r->state != static_cast<uint32_t>(BlockState::kOk)
+                           ? BlockStateName(static_cast<BlockState>(r->state))
+                           : "stale (older than a truncate)";
+    return "server " + std::to_string(s) + " (" + data_->endpoint(s) + "): " + what;
   };
-  auto usable = [&](const BlockRecord* r) {
-    return r && r->state == static_cast<uint32_t>(BlockState::kOk) &&
-           VersionGeneration(r->version) >= attr_.truncate_generation;
+  return DataLoss(
+      path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +
+      std::to_string(index * bs + BlockLength(attr_.size, bs, index)) +
+      ") has no good copy: " + describe(0, pair.first) + "; " + describe(1, pair.second));
+}
+
+Status FileReader::Fetch(Window* w, const std::vector<uint64_t>& blocks) {
+  if (blocks.empty()) return Status::Ok();
+  const uint32_t n = attr_.stripe_width;
+  auto server_of = [&](uint64_t j) {
+    ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, w->first_block + j);
+    return w->choice[j].winner == 0 ? pair.first : pair.second;
   };
-
-  struct Pending {
-    uint64_t j;
-    int source;  // holder whose copy wins
-  };
-  std::vector<Pending> fetch;  // winner's data not here yet
-  std::vector<const char*> block_data(w->count, nullptr);
-  std::vector<int> winner(w->count, -1);
-
-  // Whether holder h was asked for block j's data.
-  auto sent_data = [&](int h, uint64_t j) {
-    const Slot& s = w->holder[h][j];
-    return (w->batches[s.batch]->records[s.pos].flags & kWantData) != 0;
-  };
-
-  auto hole = [&](uint64_t j) { return w->holder[0][j].batch < 0; };
-
-  for (uint64_t j = 0; j < w->count; ++j) {
-    if (hole(j)) continue;
-    const BlockRecord* r[2] = {answer(0, j), answer(1, j)};
-    // The newest copy that verifies; on a tie, the one whose data is here.
-    int best = -1;
-    for (int h = 0; h < 2; ++h) {
-      if (!usable(r[h])) continue;
-      if (best < 0 || r[h]->version > r[best]->version || (r[h]->version == r[best]->version && sent_data(h, j))) {
-        best = h;
-      }
+  w->fetched.clear();
+  w->fetched.resize(n);
+  std::vector<Batch*> list;
+  for (uint64_t j : blocks) {
+    uint32_t s = server_of(j);
+    auto& b = w->fetched[s];
+    if (!b) {
+      b = std::make_unique<Batch>();
+      b->op = proto::Op::kReadBlocks;
+      b->req = {attr_.fid, attr_.placement_seed, n, attr_.block_size, s};
+      list.push_back(b.get());
     }
-    if (best >= 0 && sent_data(best, j)) {
-      const Slot& s = w->holder[best][j];
-      const char* p = w->batches[s.batch]->reply_data.data() + data_offset[s.batch][s.pos];
-      if (Crc32c(p, r[best]->length) == r[best]->crc) {
-        block_data[j] = p;
-        winner[j] = best;
-        continue;
-      }
-      best = usable(r[1 - best]) ? 1 - best : -1;  // damaged in transit: try the other copy
-    }
-    if (best >= 0) {
-      winner[j] = best;
-      fetch.push_back({j, best});
-      continue;
-    }
-    BlockIndex index = w->first_block + j;
-    ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, index);
-    auto describe = [&](int h, uint32_t s) {
-      const Batch& b = *w->batches[w->holder[h][j].batch];
-      std::string what = !b.status.ok() ? b.status.message()
-                         : r[h]->state != static_cast<uint32_t>(BlockState::kOk)
-                             ? BlockStateName(static_cast<BlockState>(r[h]->state))
-                             : "stale (older than a truncate)";
-      return "server " + std::to_string(s) + " (" + data_->endpoint(s) + "): " + what;
-    };
-    return DataLoss(path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +
-                    std::to_string(index * bs + BlockLength(attr_.size, bs, index)) +
-                    ") has no good copy: " + describe(0, pair.first) + "; " + describe(1, pair.second));
+    BlockRecord rec;
+    rec.index = w->first_block + j;
+    rec.flags = kWantData;
+    b->records.push_back(rec);
   }
-
-  std::vector<std::unique_ptr<Batch>> batches(attr_.stripe_width);  // fetches; own block_data
-  if (!fetch.empty()) {
-    std::vector<Batch*> list;
-    auto server_of = [&](const Pending& p) {
-      ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, w->first_block + p.j);
-      return p.source == 0 ? pair.first : pair.second;
-    };
-    for (const Pending& p : fetch) {
-      uint32_t s = server_of(p);
-      if (!batches[s]) {
-        batches[s] = std::make_unique<Batch>();
-        batches[s]->op = proto::Op::kReadBlocks;
-        batches[s]->req = {attr_.fid, attr_.placement_seed, attr_.stripe_width, attr_.block_size, s};
-        list.push_back(batches[s].get());
-      }
-      BlockRecord rec;
-      rec.index = w->first_block + p.j;
-      rec.flags = kWantData;
-      batches[s]->records.push_back(rec);
+  DFS_RETURN_IF_ERROR(data_->RunAll(list));
+  std::vector<size_t> cursor(n, 0), offset(n, 0);
+  for (uint64_t j : blocks) {
+    uint32_t s = server_of(j);
+    Batch& b = *w->fetched[s];
+    const BlockRecord* got = b.status.ok() ? &b.reply_records[cursor[s]++] : nullptr;
+    // A copy rewritten since it answered (a writer's newer version) is as good.
+    bool good = got && got->state == static_cast<uint32_t>(BlockState::kOk) &&
+                VersionGeneration(got->version) >= attr_.truncate_generation &&
+                offset[s] + got->length <= b.reply_data.size() &&
+                Crc32c(b.reply_data.data() + offset[s], got->length) == got->crc;
+    if (!good) {
+      return DataLoss(path_ + ": block " + std::to_string(w->first_block + j) +
+                      " has no good copy left (server " + std::to_string(s) + " (" +
+                      data_->endpoint(s) + ") failed while it was read" +
+                      (b.status.ok() ? "" : ": " + b.status.message()) + ")");
     }
-    DFS_RETURN_IF_ERROR(data_->RunAll(list));
-    std::vector<size_t> cursor(attr_.stripe_width, 0), offset(attr_.stripe_width, 0);
-    for (const Pending& p : fetch) {
-      BlockIndex index = w->first_block + p.j;
-      uint32_t s = server_of(p);
-      Batch& b = *batches[s];
-      const BlockRecord* got = b.status.ok() ? &b.reply_records[cursor[s]++] : nullptr;
-      if (!usable(got) || Crc32c(b.reply_data.data() + offset[s], got->length) != got->crc) {
-        return DataLoss(path_ + ": block " + std::to_string(index) + " has no good copy left (server " +
-                        std::to_string(s) + " (" + data_->endpoint(s) + ") failed while it was read" +
-                        (b.status.ok() ? "" : ": " + b.status.message()) + ")");
-      }
-      block_data[p.j] = b.reply_data.data() + offset[s];
-      offset[s] += got->length;
-      const Slot& sl = w->holder[p.source][p.j];
-      w->batches[sl.batch]->reply_records[sl.pos] = *got;  // the winner's record, for repair below
-    }
+    w->block_data[j] = b.reply_data.data() + offset[s];
+    w->won[j] = *got;
+    offset[s] += got->length;
   }
+  return Status::Ok();
+}
 
-  // Repair (R9): write the winning copy over a replica that answered with a
-  // corrupt, missing or older one. A server that did not answer is left to
-  // fsck or its own rebuild.
-  std::vector<std::unique_ptr<Batch>> repairs(attr_.stripe_width);
-  std::vector<std::string> repair_notes;
-  for (uint64_t j = 0; j < w->count; ++j) {
-    if (hole(j)) continue;
-    int win = winner[j];
-    const BlockRecord* good = answer(win, j);
-    int other = 1 - win;
-    const BlockRecord* r = answer(other, j);
-    if (!r || (r->state == static_cast<uint32_t>(BlockState::kOk) && r->version >= good->version)) continue;
-    BlockIndex index = w->first_block + j;
-    ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, index);
-    uint32_t s = other == 0 ? pair.first : pair.second;
+// R9: writes the winning copy over a holder that answered with a corrupt,
+// missing or older one. A server that did not answer is left to fsck, the
+// scrubber or its own rebuild.
+Status FileReader::Repair(const Window& w) {
+  const uint32_t n = attr_.stripe_width;
+  std::vector<std::unique_ptr<Batch>> repairs(n);
+  std::vector<std::string> notes;
+  for (uint64_t j = 0; j < w.count; ++j) {
+    if (w.hole(j) || !w.choice[j].repair_other) continue;
+    const int win = w.choice[j].winner;
+    const BlockRecord& good = w.won[j];
+    const BlockRecord& bad = w.Record(1 - win, j);
+    BlockIndex index = w.first_block + j;
+    ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
+    uint32_t s = win == 0 ? pair.second : pair.first;
     if (!repairs[s]) {
       repairs[s] = std::make_unique<Batch>();
       repairs[s]->op = proto::Op::kWriteBlocks;
-      repairs[s]->req = {attr_.fid, attr_.placement_seed, attr_.stripe_width, attr_.block_size, s};
+      repairs[s]->req = {attr_.fid, attr_.placement_seed, n, attr_.block_size, s};
     }
-    BlockRecord rec = *good;
+    BlockRecord rec = good;
     rec.index = index;
     rec.state = 0;
     rec.flags = kRepairWrite;
     repairs[s]->records.push_back(rec);
-    repairs[s]->data.append(block_data[j], good->length);
-    const char* was = r->state == static_cast<uint32_t>(BlockState::kOk)
+    repairs[s]->data.append(w.block_data[j], good.length);
+    const char* was = bad.state == static_cast<uint32_t>(BlockState::kOk)
                           ? "stale"
-                          : BlockStateName(static_cast<BlockState>(r->state));
-    repair_notes.push_back("repaired block " + std::to_string(index) + " of " + path_ + " on server " +
-                           std::to_string(s) + " (" + data_->endpoint(s) + "): was " + was);
+                          : BlockStateName(static_cast<BlockState>(bad.state));
+    notes.push_back("repaired block " + std::to_string(index) + " of " + path_ + " on server " +
+                    std::to_string(s) + " (" + data_->endpoint(s) + "): was " + was);
   }
-  std::vector<Batch*> repair_list;
+  std::vector<Batch*> list;
   for (auto& b : repairs) {
-    if (b) repair_list.push_back(b.get());
+    if (b) list.push_back(b.get());
   }
-  if (!repair_list.empty()) {
-    DFS_RETURN_IF_ERROR(data_->RunAll(repair_list));
-    if (options_.verbose && options_.notice) {
-      for (const std::string& note : repair_notes) options_.notice(note);
-    }
-    for (Batch* b : repair_list) {
-      if (!b->status.ok() && options_.notice) options_.notice("repair failed: " + b->status.message());
-    }
+  if (list.empty()) return Status::Ok();
+  DFS_RETURN_IF_ERROR(data_->RunAll(list));
+  if (options_.verbose && options_.notice) {
+    for (const std::string& note : notes) options_.notice(note);
   }
-
-  for (uint64_t j = 0; j < w->count; ++j) {
-    uint32_t want = BlockLength(attr_.size, attr_.block_size, w->first_block + j);
-    if (hole(j)) {
-      out->append(want, '\0');
-      continue;
-    }
-    const Slot& sl = w->holder[winner[j]][j];
-    uint32_t have = w->batches[sl.batch]->reply_records[sl.pos].length;
-    out->append(block_data[j], std::min(want, have));
-    if (have < want) out->append(want - have, '\0');
+  for (Batch* b : list) {
+    if (!b->status.ok() && options_.notice)
+      options_.notice("repair failed: " + b->status.message());
   }
   return Status::Ok();
 }

@@ -18,6 +18,7 @@
 #include "core/client/data_client.h"
 #include "core/client/extent_cursor.h"
 #include "core/client/options.h"
+#include "core/client/replica_choice.h"
 #include "core/common/protocol.h"
 
 namespace dfs::client {
@@ -37,7 +38,15 @@ class FileReader {
  private:
   struct Window;
   Status Submit(Window* w);
+  // Waits for a window's answers, chooses each block's copy (ChooseReplica),
+  // fetches winners whose bytes were not sent, repairs, appends the bytes.
   Status Finish(Window* w, std::string* out);
+  void LocateData(Window* w);
+  CopyAnswer Answer(const Window& w, int h, uint64_t j) const;
+  const char* DataOf(const Window& w, int h, uint64_t j) const;
+  Status NoGoodCopy(const Window& w, uint64_t j) const;
+  Status Fetch(Window* w, const std::vector<uint64_t>& blocks);
+  Status Repair(const Window& w);
   // Read and ReadInto: either `sink` or `out` is set.
   Status Stream(uint64_t offset, uint64_t length, const Sink* sink, std::string* out);
 

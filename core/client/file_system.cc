@@ -30,10 +30,11 @@ Result<T> TakeLease(const std::function<Result<T>()>& take) {
 
 Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& options) {
   std::unique_ptr<FileSystem> fs(new FileSystem(options));
-  fs->meta_ = std::make_unique<MetaClient>(options.meta);
+  fs->meta_ = std::make_unique<MetaClient>(options.meta, options.connect);
   DFS_RETURN_IF_ERROR(fs->meta_->Call(proto::Op::kGetMap, proto::Empty{}, &fs->map_));
   fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
-  fs->leases_ = std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms);
+  fs->leases_ = std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms,
+                                              options.connect);
   return fs;
 }
 

@@ -20,8 +20,12 @@ LeaseHolderId LeaseHolderId::ForThisProcess() {
   return h;
 }
 
-LeaseKeeper::LeaseKeeper(std::string meta_endpoint, LeaseHolderId holder, uint32_t lease_ms)
-    : meta_endpoint_(std::move(meta_endpoint)), holder_(std::move(holder)), lease_ms_(lease_ms ? lease_ms : 60000) {}
+LeaseKeeper::LeaseKeeper(std::string meta_endpoint, LeaseHolderId holder, uint32_t lease_ms,
+                         transport::Connector connect)
+    : meta_endpoint_(std::move(meta_endpoint)),
+      connect_(std::move(connect)),
+      holder_(std::move(holder)),
+      lease_ms_(lease_ms ? lease_ms : 60000) {}
 
 LeaseKeeper::~LeaseKeeper() {
   {
@@ -75,7 +79,7 @@ bool LeaseKeeper::Lost(uint64_t fid) {
 }
 
 void LeaseKeeper::Loop() {
-  MetaClient meta(meta_endpoint_);
+  MetaClient meta(meta_endpoint_, connect_);
   const auto period = std::chrono::milliseconds(lease_ms_ / 3);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {

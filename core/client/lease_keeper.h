@@ -32,7 +32,8 @@ struct LeaseHolderId {
 
 class LeaseKeeper {
  public:
-  LeaseKeeper(std::string meta_endpoint, LeaseHolderId holder, uint32_t lease_ms);
+  LeaseKeeper(std::string meta_endpoint, LeaseHolderId holder, uint32_t lease_ms,
+              transport::Connector connect = nullptr);
   ~LeaseKeeper();  // stops renewing
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
@@ -55,6 +56,7 @@ class LeaseKeeper {
   void Loop();
 
   const std::string meta_endpoint_;
+  const transport::Connector connect_;
   const LeaseHolderId holder_;
   const uint32_t lease_ms_;
   std::mutex mu_;

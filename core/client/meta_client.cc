@@ -4,9 +4,8 @@
 
 namespace dfs::client {
 
-MetaClient::MetaClient(const std::string& endpoint)
-    : endpoint_(endpoint),
-      channel_(std::make_unique<transport::Channel>(endpoint, transport::ChannelOptions{2000, 15000})) {}
+MetaClient::MetaClient(const std::string& endpoint, const transport::Connector& connect)
+    : endpoint_(endpoint), channel_(transport::Connect(endpoint, {2000, 15000}, connect)) {}
 
 MetaClient::~MetaClient() = default;
 

@@ -8,16 +8,14 @@
 
 #include "core/common/protocol.h"
 #include "core/common/status.h"
+#include "transport/channel.h"
 
-namespace dfs::transport {
-class Channel;
-}
 
 namespace dfs::client {
 
 class MetaClient {
  public:
-  explicit MetaClient(const std::string& endpoint);
+  explicit MetaClient(const std::string& endpoint, const transport::Connector& connect = nullptr);
   ~MetaClient();
 
   const std::string& endpoint() const { return endpoint_; }

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "transport/channel.h"
+
 namespace dfs::client {
 
 // Who owns a new file, directory or link, and its permission bits.
@@ -30,6 +32,8 @@ struct ClientOptions {
   // Set (by a signal handler, say) to make block transfers stop with
   // Cancelled; null: never.
   const std::atomic<bool>* cancel = nullptr;
+  // How to reach a server; null: ZeroMQ. Tests put a fake network here.
+  transport::Connector connect;
 };
 
 }  // namespace dfs::client

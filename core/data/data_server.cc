@@ -5,7 +5,7 @@
 
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
-#include "transport/channel.h"
+#include "transport/zmq_channel.h"
 #include "transport/server_loop.h"
 
 namespace dfs::data {
@@ -15,7 +15,7 @@ namespace {
 // as long as it takes, unless the server is told to stop.
 Result<proto::GetMapRsp> WaitForMap(const DataServerOptions& options) {
   const auto& stop = transport::ServerLoop::stopping();
-  transport::Channel meta(options.meta, {1000, 5000, &stop});
+  transport::ZmqChannel meta(options.meta, {1000, 5000, &stop});
   bool said = false;
   while (!stop) {
     auto reply = meta.Call(proto::Encode(proto::Op::kGetMap, 1, proto::Empty{}));

@@ -5,15 +5,15 @@
 #include <thread>
 
 #include "core/common/placement.h"
-#include "transport/channel.h"
+#include "transport/zmq_channel.h"
 
 namespace dfs::data {
 
 Neighbours::Neighbours(std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop)
     : meta_(std::move(meta)) {
-  meta_channel_ = std::make_unique<transport::Channel>(meta_, transport::ChannelOptions{1000, 15000, stop});
+  meta_channel_ = std::make_unique<transport::ZmqChannel>(meta_, transport::ChannelOptions{1000, 15000, stop});
   for (const auto& ep : servers) {
-    peers_.push_back(std::make_unique<transport::Channel>(ep, transport::ChannelOptions{1000, 30000, stop}));
+    peers_.push_back(std::make_unique<transport::ZmqChannel>(ep, transport::ChannelOptions{1000, 30000, stop}));
   }
 }
 

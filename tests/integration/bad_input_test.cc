@@ -5,7 +5,7 @@
 
 #include "cluster_fixture.h"
 #include "core/common/protocol.h"
-#include "transport/channel.h"
+#include "transport/zmq_channel.h"
 
 using dfs::testing::Cluster;
 using dfs::testing::CommandResult;
@@ -88,7 +88,7 @@ TEST_CASE("malformed and oversized messages do not take servers down", "[integra
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "still here").code == 0);
   for (std::string endpoint : {c.meta_endpoint(), c.data_endpoint(0)}) {
     INFO(endpoint);
-    dfs::transport::Channel ch(endpoint, {1000, 5000});
+    dfs::transport::ZmqChannel ch(endpoint, {1000, 5000});
     for (std::string garbage : {std::string("\xc1"), std::string("\xdd\xff\xff\xff\xff"), std::string("")}) {
       dfs::transport::Message m;
       m.frames.push_back(garbage);
@@ -104,7 +104,7 @@ TEST_CASE("malformed and oversized messages do not take servers down", "[integra
     REQUIRE(reply.ok());
     CHECK(dfs::proto::DecodeHeader(*reply)->code != dfs::Code::kOk);
     // Over ZMQ_MAXMSGSIZE: the connection is dropped, no reply comes.
-    dfs::transport::Channel big(endpoint, {1000, 3000});
+    dfs::transport::ZmqChannel big(endpoint, {1000, 3000});
     dfs::transport::Message huge;
     huge.frames.push_back(std::string(65 << 20, 'x'));
     CHECK(!big.Call(std::move(huge)).ok());

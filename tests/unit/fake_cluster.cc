@@ -1,0 +1,96 @@
+#include "fake_cluster.h"
+
+#include <catch2/catch.hpp>
+
+#include "core/common/checksum.h"
+
+namespace dfs::testing {
+
+data::FileKey KeyOf(const proto::Attr& file) {
+  return data::FileKey{file.fid, file.placement_seed, file.stripe_width, file.block_size};
+}
+
+FakeCluster::FakeCluster(uint32_t data_servers, uint32_t block_size) {
+  for (uint32_t i = 0; i < data_servers; ++i) {
+    data_endpoints.push_back("tcp://data" + std::to_string(i) + ".fake:7101");
+  }
+  auto meta = meta::MetaStore::Open(dir_.path());
+  REQUIRE(meta.ok());
+  meta_store_ = std::move(*meta);
+  REQUIRE(meta_store_->SetServers(data_endpoints).ok());
+  REQUIRE(meta_store_->SetDefaultBlockSize(block_size).ok());
+  meta_service_ = std::make_unique<meta::MetaService>(meta_store_.get());
+  network.Serve(meta_endpoint, [this](transport::Message&& m) {
+    std::lock_guard<std::mutex> lock(meta_mu_);
+    return meta_service_->Handle(std::move(m));
+  });
+  for (uint32_t i = 0; i < data_servers; ++i) {
+    disks_.push_back(std::make_unique<FaultDisk>());
+    data::BlockStoreOptions options;
+    options.disk = disks_.back().get();
+    auto store = data::BlockStore::Open("/data" + std::to_string(i),
+                                        meta_store_->config().cluster_id, i, options);
+    REQUIRE(store.ok());
+    stores_.push_back(std::move(*store));
+    store_mus_.push_back(std::make_unique<std::mutex>());
+    services_.push_back(std::make_unique<data::DataService>(
+        stores_.back().get(), store_mus_.back().get(), data::ServiceParts{},
+        meta_store_->config().cluster_id));
+    data::DataService* service = services_.back().get();
+    network.Serve(data_endpoints[i],
+                  [service](transport::Message&& m) { return service->Handle(std::move(m)); });
+  }
+}
+
+FakeCluster::~FakeCluster() = default;
+
+client::ClientOptions FakeCluster::Options() {
+  client::ClientOptions options;
+  options.meta = meta_endpoint;
+  options.connect = network.connector();
+  options.verbose = true;
+  options.notice = [this](const std::string& note) {
+    std::lock_guard<std::mutex> lock(notices_mu_);
+    notices_.push_back(note);
+  };
+  return options;
+}
+
+std::unique_ptr<client::FileSystem> FakeCluster::Connect(client::ClientOptions options) {
+  auto fs = client::FileSystem::Connect(options);
+  REQUIRE(fs.ok());
+  return std::move(*fs);
+}
+
+std::vector<std::string> FakeCluster::notices() {
+  std::lock_guard<std::mutex> lock(notices_mu_);
+  return notices_;
+}
+
+BlockRecord FakeCluster::Stored(uint32_t server, const proto::Attr& file, uint64_t block) {
+  std::vector<BlockRecord> records(1);
+  records[0].index = block;
+  std::string data;
+  std::lock_guard<std::mutex> lock(*store_mus_[server]);
+  REQUIRE(stores_[server]->Read(KeyOf(file), &records, &data).ok());
+  return records[0];
+}
+
+void FakeCluster::Plant(uint32_t server, const proto::Attr& file, uint64_t block, uint64_t version,
+                        const std::string& bytes) {
+  BlockRecord r;
+  r.index = block;
+  r.version = version;
+  r.length = static_cast<uint32_t>(bytes.size());
+  r.crc = Crc32c(bytes.data(), bytes.size());
+  r.flags = kRepairWrite;
+  std::lock_guard<std::mutex> lock(*store_mus_[server]);
+  REQUIRE(stores_[server]->Write(KeyOf(file), {r}, bytes).ok());
+}
+
+void FakeCluster::Forget(uint32_t server, const proto::Attr& file) {
+  std::lock_guard<std::mutex> lock(*store_mus_[server]);
+  REQUIRE(stores_[server]->Delete(file.fid).ok());
+}
+
+}  // namespace dfs::testing
