@@ -1,5 +1,6 @@
 #include "transport/server_loop.h"
 
+#include <cstdio>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -13,6 +14,8 @@ ServerLoop::ServerLoop() = default;
 ServerLoop::~ServerLoop() = default;
 
 void ServerLoop::RequestStop() { stop_ = true; }
+
+void ServerLoop::Stop() { stop_this_ = true; }
 
 Status ServerLoop::Bind(const std::string& endpoint) {
   try {
@@ -29,23 +32,25 @@ Status ServerLoop::Bind(const std::string& endpoint) {
 
 void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
   zmq::pollitem_t item{static_cast<void*>(*socket_), 0, ZMQ_POLLIN, 0};
-  while (!stop_) {
+  while (!stop_ && !stop_this_) {
     int n = 0;
     try {
       n = zmq::poll(&item, 1, std::chrono::milliseconds(tick_ms));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
-      throw;
+      fprintf(stderr, "dfs: the server socket failed (%s); stopping\n", e.what());
+      return;
     }
     if (n == 0) {
       if (tick) tick();
       continue;
     }
     // Drain what is queued, then run the tick once.
-    for (int budget = 0; budget < 64 && !stop_; ++budget) {
+    for (int budget = 0; budget < 64 && !stop_ && !stop_this_; ++budget) {
       std::vector<zmq::message_t> parts;
       try {
-        auto got = zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+        auto got =
+            zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
         if (!got) break;
       } catch (const zmq::error_t& e) {
         break;
@@ -55,17 +60,27 @@ void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
       Message request;
       request.frames.reserve(parts.size() - 2);
       for (size_t i = 2; i < parts.size(); ++i) request.frames.emplace_back(parts[i].to_string());
-      Message reply = handler(std::move(request));
+      // A handler that throws (std::bad_alloc, a library's error) costs the
+      // client its request, not the server its life: the empty reply makes
+      // the client fail at once ("malformed reply") instead of timing out.
+      Message reply;
+      try {
+        reply = handler(std::move(request));
+      } catch (const std::exception& e) {
+        fprintf(stderr, "dfs: a request failed: %s\n", e.what());
+        reply.frames.clear();
+      }
       try {
         socket_->send(std::move(parts[0]), zmq::send_flags::sndmore);
-        socket_->send(zmq::message_t(), zmq::send_flags::sndmore);
+        socket_->send(zmq::message_t(),
+                      reply.frames.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
         for (size_t i = 0; i < reply.frames.size(); ++i) {
           auto* owned = new std::string(std::move(reply.frames[i]));
           zmq::message_t frame(
               owned->data(), owned->size(),
               [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
           socket_->send(std::move(frame), i + 1 < reply.frames.size() ? zmq::send_flags::sndmore
-                                                                     : zmq::send_flags::none);
+                                                                      : zmq::send_flags::none);
         }
       } catch (const zmq::error_t&) {
         // The peer went away; nothing to do.

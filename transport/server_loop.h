@@ -1,6 +1,8 @@
 // A request/reply server: binds a ROUTER socket and answers each request with
 // the handler's reply, one at a time, in arrival order. Requests larger than
 // kMaxMessageBytes make libzmq drop the connection; the loop keeps running.
+// No exception leaves Run(): a handler that throws gets its client an empty
+// (malformed) reply and a line in the log; a socket error ends the loop.
 // Thread-safety: Run() on one thread; RequestStop() from any thread or a
 // signal handler.
 #pragma once
@@ -34,12 +36,15 @@ class ServerLoop {
   void Run(const Handler& handler, const Tick& tick = nullptr, int tick_ms = 200);
 
   static void RequestStop();
+  // Stops this loop only (tests).
+  void Stop();
   // Set once a stop was requested (SIGINT, SIGTERM): threads beside the
   // loop watch it to stop too.
   static const std::atomic<bool>& stopping() { return stop_; }
 
  private:
   std::unique_ptr<zmq::socket_t> socket_;
+  std::atomic<bool> stop_this_{false};
   static std::atomic<bool> stop_;
 };
 

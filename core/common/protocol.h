@@ -9,6 +9,7 @@
 // (block_records.h) and the concatenated block data.
 #pragma once
 
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -466,6 +467,19 @@ transport::Message Encode(Op op, uint64_t id, const Body& body, std::vector<std:
 }
 
 transport::Message EncodeError(Op op, uint64_t id, const Status& status);
+
+// Runs a server's request handler so that no exception escapes it: one
+// (std::bad_alloc, a library's error) becomes an Internal error reply that
+// names `server`, and a line in its log.
+template <typename Handle>
+transport::Message Guarded(const char* server, Handle&& handle) {
+  try {
+    return handle();
+  } catch (const std::exception& e) {
+    fprintf(stderr, "dfs: %s: a request failed: %s\n", server, e.what());
+    return EncodeError(Op{0}, 0, Internal(std::string(server) + ": request failed: " + e.what()));
+  }
+}
 
 template <typename Body>
 Status DecodeBody(const Header& header, Body* out) {

@@ -1,5 +1,8 @@
 #include "core/common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace dfs {
 
 const char* CodeName(Code code) {
@@ -37,6 +40,11 @@ std::string Status::ToString() const {
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
   return Status(code_, context + ": " + message_);
+}
+
+void ValueOfError(const Status& status) {
+  fprintf(stderr, "dfs: internal error: the value of a failed result was used (%s)\n", status.ToString().c_str());
+  abort();
 }
 
 }  // namespace dfs

@@ -61,6 +61,9 @@ inline Status Unavailable(std::string m) { return Status(Code::kUnavailable, std
 inline Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
 inline Status DataLoss(std::string m) { return Status(Code::kDataLoss, std::move(m)); }
 
+// Aborts the process: a Result's value was used although it holds `status`.
+[[noreturn]] void ValueOfError(const Status& status);
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -69,14 +72,25 @@ class [[nodiscard]] Result {
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  // REQUIRES: ok(). Checked in every build: using the value of an error
+  // aborts, naming the error, instead of reading an empty optional.
+  T& value() { return *Checked(); }
+  const T& value() const { return *Checked(); }
+  T& operator*() { return *Checked(); }
+  const T& operator*() const { return *Checked(); }
+  T* operator->() { return Checked(); }
+  const T* operator->() const { return Checked(); }
 
  private:
+  T* Checked() {
+    if (!value_) ValueOfError(status_);
+    return &*value_;
+  }
+  const T* Checked() const {
+    if (!value_) ValueOfError(status_);
+    return &*value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };

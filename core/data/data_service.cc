@@ -43,8 +43,10 @@ transport::Message DataService::Handle(transport::Message&& request) {
                                   std::chrono::steady_clock::now().time_since_epoch())
                                   .count();
   }
-  std::lock_guard<std::mutex> lock(*store_mu_);
-  return HandleLocked(std::move(request));
+  return proto::Guarded("data server", [&] {
+    std::lock_guard<std::mutex> lock(*store_mu_);
+    return HandleLocked(std::move(request));
+  });
 }
 
 transport::Message DataService::HandleLocked(transport::Message&& request) {

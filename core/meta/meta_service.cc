@@ -29,6 +29,10 @@ Result<std::string> WirePath(const std::string& path) { return NormalizePath(pat
 }  // namespace
 
 transport::Message MetaService::Handle(transport::Message&& request) {
+  return proto::Guarded("meta server", [&] { return Dispatch(std::move(request)); });
+}
+
+transport::Message MetaService::Dispatch(transport::Message&& request) {
   auto header = proto::DecodeHeader(request);
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;

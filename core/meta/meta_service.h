@@ -20,6 +20,8 @@ class MetaService {
   void Tick();
 
  private:
+  transport::Message Dispatch(transport::Message&& request);
+
   MetaStore* store_;
 };
 
