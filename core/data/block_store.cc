@@ -28,9 +28,8 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, con
   if (have.ok()) {
     std::string line = have->substr(0, have->find('\n'));
     if (line != want) {
-      return Status(Code::kFailedPrecondition,
-                    dir + " belongs to cluster/server '" + line + "', not '" + want +
-                        "': refusing to use it (give this server its own directory)");
+      return Status(Code::kFailedPrecondition, dir + " belongs to cluster/server '" + line + "', not '" + want +
+                                                   "': refusing to use it (give this server its own directory)");
     }
   } else if (have.status().code() != Code::kNotFound) {
     return have.status().WithContext("cannot read " + stamp_path);
@@ -106,7 +105,8 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
   DFS_RETURN_IF_ERROR(EnsureHeader(idx->get(), key));
   auto dat = disk_->Open(dat_path, create ? OpenMode::kCreate : OpenMode::kExisting);
   if (!dat.ok()) {
-    if (dat.status().code() == Code::kNotFound) return NotFound("file id " + std::to_string(key.fid) + " has no data file");
+    if (dat.status().code() == Code::kNotFound)
+      return NotFound("file id " + std::to_string(key.fid) + " has no data file");
     return dat.status();
   }
   lru_.push_front(key.fid);
@@ -138,12 +138,15 @@ Status BlockStore::EnsureHeader(DiskFile* idx, const FileKey& key) {
   // A new index has no header yet: only a header that was there is damage.
   if (memcmp(have.magic, "\0\0\0\0\0\0\0\0", sizeof have.magic) == 0 && have.fid == 0) return Status::Ok();
   ++headers_repaired_;
-  fprintf(stderr, "dfs data %u: the index header of file id %llu was damaged; rewrote it (each block is still "
-          "checked against its checksum)\n", index_, static_cast<unsigned long long>(key.fid));
+  fprintf(stderr,
+          "dfs data %u: the index header of file id %llu was damaged; rewrote it (each block is still "
+          "checked against its checksum)\n",
+          index_, static_cast<unsigned long long>(key.fid));
   return Status::Ok();
 }
 
 Status BlockStore::CheckHeader(const FileKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
   if (!opened.ok()) return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
@@ -151,6 +154,7 @@ Status BlockStore::CheckHeader(const FileKey& key) {
 }
 
 Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   // Validate the whole batch before touching the disk.
   uint64_t total = 0;
@@ -209,14 +213,17 @@ Status BlockStore::WriteRuns(const FileKey& key, const std::vector<BlockRecord>&
     }
     size_t n = j - i;
     std::vector<IdxRecord> old(n);
-    DFS_RETURN_IF_ERROR(f->idx->Read(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<char*>(old.data()), n * kIdxRecord));
+    DFS_RETURN_IF_ERROR(
+        f->idx->Read(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<char*>(old.data()), n * kIdxRecord));
     bool any_newer = false;
     for (size_t k = 0; k < n; ++k) any_newer |= old[k].version > records[i + k].version;
     std::vector<IdxRecord> fresh(n);
     for (size_t k = 0; k < n; ++k) fresh[k] = {records[i + k].crc, records[i + k].length, records[i + k].version};
     if (!any_newer) {
-      DFS_RETURN_IF_ERROR(f->dat->Write(static_cast<uint64_t>(first_slot * key.block_size), data.data() + offset, run_bytes));
-      DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<const char*>(fresh.data()), n * kIdxRecord));
+      DFS_RETURN_IF_ERROR(
+          f->dat->Write(static_cast<uint64_t>(first_slot * key.block_size), data.data() + offset, run_bytes));
+      DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + first_slot * kIdxRecord,
+                                        reinterpret_cast<const char*>(fresh.data()), n * kIdxRecord));
     } else {
       // A newer version is already here: keep it, write only the others;
       // a repair replaces a newer-looking copy that does not verify (a
@@ -228,8 +235,10 @@ Status BlockStore::WriteRuns(const FileKey& key, const std::vector<BlockRecord>&
           replace = !StoredCopyVerifies(f, key.block_size, first_slot + k, old[k].crc, old[k].length);
         }
         if (replace) {
-          DFS_RETURN_IF_ERROR(f->dat->Write(static_cast<uint64_t>((first_slot + k) * key.block_size), data.data() + off, fresh[k].length));
-          DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + (first_slot + k) * kIdxRecord, reinterpret_cast<const char*>(&fresh[k]), kIdxRecord));
+          DFS_RETURN_IF_ERROR(f->dat->Write(static_cast<uint64_t>((first_slot + k) * key.block_size), data.data() + off,
+                                            fresh[k].length));
+          DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + (first_slot + k) * kIdxRecord,
+                                            reinterpret_cast<const char*>(&fresh[k]), kIdxRecord));
         }
         off += fresh[k].length;
       }
@@ -249,6 +258,7 @@ bool BlockStore::StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t s
 }
 
 Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
   if (!opened.ok()) {
@@ -264,8 +274,8 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
   while (i < records->size()) {
     auto& recs = *records;
     if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, recs[i].index)) {
-      return InvalidArgument("block " + std::to_string(recs[i].index) + " of file id " +
-                             std::to_string(key.fid) + " does not belong on server " + std::to_string(index_));
+      return InvalidArgument("block " + std::to_string(recs[i].index) + " of file id " + std::to_string(key.fid) +
+                             " does not belong on server " + std::to_string(index_));
     }
     // A run: records in increasing slot order within a span of max_span
     // slots, read with one pread of the index and one of the data (the gaps
@@ -282,7 +292,8 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
     }
     const size_t span = slots_.back() - first_slot + 1;
     std::vector<IdxRecord> idx(span);
-    DFS_RETURN_IF_ERROR(f->idx->Read(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<char*>(idx.data()), span * kIdxRecord));
+    DFS_RETURN_IF_ERROR(
+        f->idx->Read(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<char*>(idx.data()), span * kIdxRecord));
     size_t bytes = span * key.block_size;
     if (scratch_.size() < bytes) scratch_.resize(bytes);  // kept: no zero-fill per read
     DFS_RETURN_IF_ERROR(f->dat->Read(static_cast<uint64_t>(first_slot * key.block_size), scratch_.data(), bytes));
@@ -309,8 +320,9 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
   return Status::Ok();
 }
 
-Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length,
-                           std::string* old_bytes, std::string* new_bytes) {
+Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
+                           std::string* new_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   std::string what = "block " + std::to_string(block) + " of file id " + std::to_string(key.fid);
   if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, block)) {
@@ -318,7 +330,8 @@ Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, 
   }
   auto opened = Get(key, false);
   if (!opened.ok()) {
-    if (opened.status().code() == Code::kNotFound) return NotFound("server " + std::to_string(index_) + " holds no " + what);
+    if (opened.status().code() == Code::kNotFound)
+      return NotFound("server " + std::to_string(index_) + " holds no " + what);
     return opened.status();
   }
   OpenFile* f = *opened;
@@ -345,10 +358,12 @@ Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, 
 }
 
 bool BlockStore::Holds(uint64_t fid) const {
+  std::lock_guard<std::mutex> lock(mu_);
   return disk_->Exists(FilePath(fid, ".idx")) || disk_->Exists(FilePath(fid, ".dat"));
 }
 
 Status BlockStore::Delete(uint64_t fid) {
+  std::lock_guard<std::mutex> lock(mu_);
   Close(fid);
   for (const char* ext : {".dat", ".idx"}) {
     DFS_RETURN_IF_ERROR(trash_.Put(FilePath(fid, ext), std::to_string(fid) + ext));
@@ -356,7 +371,19 @@ Status BlockStore::Delete(uint64_t fid) {
   return Status::Ok();
 }
 
+uint64_t BlockStore::PurgeTrash(uint64_t reserve_free_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  trash_.PurgeExpired();
+  return trash_.PurgeUntilFree(reserve_free_bytes);
+}
+
+TrashUsage BlockStore::TrashUsed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return trash_.Usage();
+}
+
 Status BlockStore::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (!dirty_) return Status::Ok();
   // One syncfs for everything written since the last flush: many small files
   // cost one round of disk flushes, not one fdatasync each.

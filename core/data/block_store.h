@@ -11,13 +11,14 @@
 // Every block is verified against its checksum when it arrives and when it is
 // read. A write never replaces a block with an older version. Writes go to the
 // page cache (they survive kill -9 of the server); Flush() makes them durable.
-// Thread-safety: none; the data server calls it under its store mutex (the
-// service and the rebuild, reclaim and scrub threads).
+// Thread-safety: every method may be called from any thread (the service
+// and the rebuild, reclaim and scrub threads); one lock, held for the call.
 #pragma once
 
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,8 +65,8 @@ class BlockStore {
  public:
   // Opens `dir`, stamping it for (cluster_id, index) if new; refuses a
   // directory stamped for another cluster or index.
-  static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir, const std::string& cluster_id,
-                                                  uint32_t index, BlockStoreOptions options = {});
+  static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir, const std::string& cluster_id, uint32_t index,
+                                                  BlockStoreOptions options = {});
   ~BlockStore();
 
   uint32_t index() const { return index_; }
@@ -93,7 +94,11 @@ class BlockStore {
   // damaged (reads do not look at it again once a file is open).
   Status CheckHeader(const FileKey& key);
 
-  Trash& trash() { return trash_; }
+  // Empties the trash of what has waited out its grace period, and more,
+  // oldest first, while the disk has less than `reserve_free_bytes` free.
+  // Returns the bytes emptied early (before their grace ran out).
+  uint64_t PurgeTrash(uint64_t reserve_free_bytes);
+  TrashUsage TrashUsed() const;
 
   // The scrubber's reads (core/data/scrubber.h). Verifies the blocks stored
   // for a file in local slots from `*slot` on, at most `max_bytes` of them
@@ -136,14 +141,15 @@ class BlockStore {
   void Close(uint64_t fid);
   Status CheckKey(const FileKey& key) const;
 
+  mutable std::mutex mu_;  // held by every public method
   Disk* disk_;
   std::string dir_;
   uint32_t index_;
   Trash trash_;
   uint64_t headers_repaired_ = 0;
   std::unordered_map<uint64_t, OpenFile> open_;
-  std::list<uint64_t> lru_;  // most recently used first
-  bool dirty_ = false;   // written since the last Flush()
+  std::list<uint64_t> lru_;      // most recently used first
+  bool dirty_ = false;           // written since the last Flush()
   std::string scratch_;          // read buffer, reused
   std::vector<uint64_t> slots_;  // slots of the current read run, reused
 };

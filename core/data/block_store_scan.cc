@@ -25,7 +25,7 @@ uint64_t CountStoredBlocks(Disk* disk, const std::string& idx_path) {
   uint64_t off = kIdxHeader;
   while (off < *size) {
     uint64_t data = (*f)->NextData(off);
-    if (data >= *size) break;  // only a hole is left
+    if (data >= *size) break;                                      // only a hole is left
     off = std::max(off, data - (data - kIdxHeader) % kIdxRecord);  // back to a record boundary
     size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, *size - off) / kIdxRecord);
     if (n == 0 || !(*f)->Read(off, reinterpret_cast<char*>(recs.data()), n * kIdxRecord).ok()) break;
@@ -54,6 +54,7 @@ uint64_t FidOf(const std::string& path, bool* is_index) {
 
 Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
                              uint64_t* bytes_read) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
   if (!opened.ok()) {
@@ -73,7 +74,8 @@ Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_by
   if (data > at) *slot = (data - kIdxHeader) / kIdxRecord;
   const uint64_t count = std::min<uint64_t>(slots - *slot, std::max<uint64_t>(1, max_bytes / key.block_size));
   std::vector<IdxRecord> idx(count);
-  DFS_RETURN_IF_ERROR(f->idx->Read(kIdxHeader + *slot * kIdxRecord, reinterpret_cast<char*>(idx.data()), count * kIdxRecord));
+  DFS_RETURN_IF_ERROR(
+      f->idx->Read(kIdxHeader + *slot * kIdxRecord, reinterpret_cast<char*>(idx.data()), count * kIdxRecord));
   const size_t bytes = count * key.block_size;
   if (scratch_.size() < bytes) scratch_.resize(bytes);
   DFS_RETURN_IF_ERROR(f->dat->Read(static_cast<uint64_t>(*slot * key.block_size), scratch_.data(), bytes));
@@ -96,6 +98,7 @@ Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_by
 }
 
 Status BlockStore::DropBlocks(const FileKey& key, const std::vector<uint64_t>& blocks) {
+  std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
   if (!opened.ok()) return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
@@ -104,7 +107,8 @@ Status BlockStore::DropBlocks(const FileKey& key, const std::vector<uint64_t>& b
   for (uint64_t block : blocks) {
     if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, block)) continue;
     uint64_t slot = LocalSlot(key.placement_seed, key.stripe_width, index_, block);
-    DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + slot * kIdxRecord, reinterpret_cast<const char*>(&empty), sizeof empty));
+    DFS_RETURN_IF_ERROR(
+        f->idx->Write(kIdxHeader + slot * kIdxRecord, reinterpret_cast<const char*>(&empty), sizeof empty));
     // Space comes back only for whole file system blocks; what is left is
     // zeros, unread.
     f->dat->Punch(slot * key.block_size, key.block_size);
@@ -114,6 +118,7 @@ Status BlockStore::DropBlocks(const FileKey& key, const std::vector<uint64_t>& b
 }
 
 std::vector<StoredFile> BlockStore::ListFiles() {
+  std::lock_guard<std::mutex> lock(mu_);
   std::map<uint64_t, uint64_t> bytes;  // an index or a data file alone counts too
   for (const DiskEntry& e : disk_->List(dir_ + "/blocks", true)) {
     bool is_index = false;
@@ -125,6 +130,7 @@ std::vector<StoredFile> BlockStore::ListFiles() {
 }
 
 Result<StoreStats> BlockStore::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
   StoreStats s;
   for (const DiskEntry& e : disk_->List(dir_ + "/blocks", true)) {
     bool is_index = false;

@@ -5,8 +5,8 @@
 
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
-#include "transport/zmq_channel.h"
 #include "transport/server_loop.h"
+#include "transport/zmq_channel.h"
 
 namespace dfs::data {
 namespace {
@@ -61,23 +61,22 @@ Status RunDataServer(const DataServerOptions& options) {
 
   transport::ServerLoop loop;
   DFS_RETURN_IF_ERROR(loop.Bind(listen));
-  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index,
-          map->cluster_id.c_str(), options.dir.c_str(), listen.c_str());
-  std::mutex store_mu;
+  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index, map->cluster_id.c_str(),
+          options.dir.c_str(), listen.c_str());
   std::atomic<int64_t> last_request_ns{0};
   const uint64_t reserve =
       static_cast<uint64_t>(PosixDisk()->Space(options.dir).total * std::max(0.0, options.reserve_percent) / 100);
 
   // Destroyed in reverse order, after the loop ends: each joins its thread,
   // which `stop` has already told to finish.
-  Rebuilder rebuilder(store.get(), &store_mu, options.meta, map->servers, &stop);
-  Reclaimer reclaimer(store.get(), &store_mu, options.meta, map->cluster_id, reserve, options.reclaim_seconds, &stop);
+  Rebuilder rebuilder(store.get(), options.meta, map->servers, &stop);
+  Reclaimer reclaimer(store.get(), options.meta, map->cluster_id, reserve, options.reclaim_seconds, &stop);
   ScrubOptions scrub_options;
   scrub_options.pass_days = options.scrub_days;
   scrub_options.mbps = options.scrub_mbps;
   scrub_options.state_path = options.dir + "/SCRUB";
-  Scrubber scrubber(store.get(), &store_mu, options.meta, map->servers, &stop, &last_request_ns,
-                    &rebuilder.progress(), scrub_options);
+  Scrubber scrubber(store.get(), options.meta, map->servers, &stop, &last_request_ns, &rebuilder.progress(),
+                    scrub_options);
   rebuilder.Start();
   reclaimer.Start();
   scrubber.Start();
@@ -87,7 +86,7 @@ Status RunDataServer(const DataServerOptions& options) {
   parts.scrub = &scrubber.progress();
   parts.reclaimer = &reclaimer;
   parts.last_request_ns = &last_request_ns;
-  DataService service(store.get(), &store_mu, parts, map->cluster_id);
+  DataService service(store.get(), parts, map->cluster_id);
   loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
   fprintf(stderr, "dfs data %u: stopping\n", options.index);
   return Status::Ok();

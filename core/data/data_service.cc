@@ -16,9 +16,7 @@ using proto::Op;
 
 constexpr size_t kMaxBatchRecords = 1 << 20;
 
-FileKey KeyOf(const proto::BlockBatchReq& r) {
-  return FileKey{r.fid, r.placement_seed, r.stripe_width, r.block_size};
-}
+FileKey KeyOf(const proto::BlockBatchReq& r) { return FileKey{r.fid, r.placement_seed, r.stripe_width, r.block_size}; }
 
 // Checks a block batch is meant for this server and has `frames` frames;
 // returns its records.
@@ -39,17 +37,14 @@ Result<std::vector<BlockRecord>> BatchRecords(const transport::Message& request,
 
 transport::Message DataService::Handle(transport::Message&& request) {
   if (parts_.last_request_ns) {
-    *parts_.last_request_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now().time_since_epoch())
-                                  .count();
+    *parts_.last_request_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
   }
-  return proto::Guarded("data server", [&] {
-    std::lock_guard<std::mutex> lock(*store_mu_);
-    return HandleLocked(std::move(request));
-  });
+  return proto::Guarded("data server", [&] { return Dispatch(std::move(request)); });
 }
 
-transport::Message DataService::HandleLocked(transport::Message&& request) {
+transport::Message DataService::Dispatch(transport::Message&& request) {
   auto header = proto::DecodeHeader(request);
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;
@@ -68,7 +63,8 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
         for (const BlockRecord& r : *records) {
           if (r.flags & kRepairWrite) {
             fprintf(stderr, "dfs data %u: repaired block %llu of file id %llu from the other replica\n",
-                    store_->index(), static_cast<unsigned long long>(r.index), static_cast<unsigned long long>(req.fid));
+                    store_->index(), static_cast<unsigned long long>(r.index),
+                    static_cast<unsigned long long>(req.fid));
           }
         }
         return proto::Encode(h.op, h.id, proto::Empty{});
@@ -112,7 +108,9 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
       rsp.offset = req.offset;
       Status st = store_->Corrupt(KeyOf(req.file), req.block, req.offset, req.length, &rsp.old_bytes, &rsp.new_bytes);
       if (!st.ok()) return fail(st);
-      fprintf(stderr, "dfs data %u: corrupted %u bytes at offset %u of block %llu of file id %llu (dfs corrupt)\n",
+      fprintf(stderr,
+              "dfs data %u: corrupted %u bytes at offset %u of block %llu of file id %llu (dfs "
+              "corrupt)\n",
               store_->index(), req.length, req.offset, static_cast<unsigned long long>(req.block),
               static_cast<unsigned long long>(req.file.fid));
       return proto::Encode(h.op, h.id, rsp);
@@ -142,8 +140,8 @@ transport::Message DataService::HandleLocked(transport::Message&& request) {
       return proto::Encode(h.op, h.id, ServerStat(*stats));
     }
     default:
-      return fail(InvalidArgument("unknown operation " + std::to_string(static_cast<int>(h.op)) +
-                                  " for a data server"));
+      return fail(
+          InvalidArgument("unknown operation " + std::to_string(static_cast<int>(h.op)) + " for a data server"));
   }
 }
 

@@ -9,8 +9,8 @@
 #include "core/common/protocol.h"
 #include "core/common/status.h"
 #include "core/data/block_store.h"
-#include "core/data/reclaimer.h"
 #include "core/data/rebuilder.h"
+#include "core/data/reclaimer.h"
 #include "core/data/scrubber.h"
 #include "transport/message.h"
 
@@ -27,17 +27,15 @@ struct ServiceParts {
 
 class DataService {
  public:
-  // `store_mu` guards the store against the background threads.
-  DataService(BlockStore* store, std::mutex* store_mu, ServiceParts parts, std::string cluster_id)
-      : store_(store), store_mu_(store_mu), parts_(parts), cluster_id_(std::move(cluster_id)) {}
+  DataService(BlockStore* store, ServiceParts parts, std::string cluster_id)
+      : store_(store), parts_(parts), cluster_id_(std::move(cluster_id)) {}
   transport::Message Handle(transport::Message&& request);
 
  private:
-  transport::Message HandleLocked(transport::Message&& request);
+  transport::Message Dispatch(transport::Message&& request);
   proto::ServerStatRsp ServerStat(const StoreStats& stats) const;
 
   BlockStore* store_;
-  std::mutex* store_mu_;
   ServiceParts parts_;
   std::string cluster_id_;
   uint64_t flushes_ = 0;  // Flush requests served (durability points)

@@ -14,20 +14,13 @@ namespace {
 
 constexpr uint64_t kWindowBytes = 8 << 20;  // of a file, checked per round
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
-Rebuilder::Rebuilder(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
+Rebuilder::Rebuilder(BlockStore* store, std::string meta, std::vector<std::string> servers,
                      const std::atomic<bool>* stop)
-    : store_(store),
-      store_mu_(store_mu),
-      meta_(std::move(meta)),
-      servers_(std::move(servers)),
-      stop_(stop),
-      index_(store->index()) {}
+    : store_(store), meta_(std::move(meta)), servers_(std::move(servers)), stop_(stop), index_(store->index()) {}
 
 Rebuilder::~Rebuilder() {
   if (thread_.joinable()) thread_.join();
@@ -54,8 +47,8 @@ void Rebuilder::MaybeReportProgress(bool force) {
   double secs = std::max(now - started_, 1e-6);
   Log("rebuild: %llu files checked, %llu blocks (%.1f MiB) restored, %.1f MB/s",
       static_cast<unsigned long long>(progress_.files_checked.load()),
-      static_cast<unsigned long long>(progress_.blocks_restored.load()),
-      progress_.bytes_restored.load() / 1048576.0, progress_.bytes_restored.load() / secs / 1e6);
+      static_cast<unsigned long long>(progress_.blocks_restored.load()), progress_.bytes_restored.load() / 1048576.0,
+      progress_.bytes_restored.load() / secs / 1e6);
 }
 
 void Rebuilder::Run() {
@@ -70,7 +63,8 @@ void Rebuilder::Run() {
   while (!stopping()) {
     auto page = neighbours_->ListFiles(after, 1000);
     if (!page.ok()) {
-      if (!said_meta) Log("rebuild: waiting for the meta server at %s: %s", meta_.c_str(), page.status().message().c_str());
+      if (!said_meta)
+        Log("rebuild: waiting for the meta server at %s: %s", meta_.c_str(), page.status().message().c_str());
       said_meta = true;
       SleepUnlessStopped(1, *stop_);
       continue;
@@ -106,7 +100,6 @@ void Rebuilder::Run() {
   // written right now.
   size_t trashed = 0;
   {
-    std::lock_guard<std::mutex> lock(*store_mu_);
     for (const StoredFile& f : store_->ListFiles()) {
       if (f.fid < listed_below && !live.count(f.fid)) trashed += store_->Delete(f.fid).ok();
     }
@@ -152,7 +145,6 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
     if (local.empty()) continue;
     std::string unused;
     {
-      std::lock_guard<std::mutex> lock(*store_mu_);
       if (!store_->Read(key, &local, &unused).ok()) return true;  // not ours to fix (bad key)
     }
     // Ask each missing or corrupt block's other holder for its copy. A block
@@ -204,8 +196,7 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
           ++progress_.blocks_lost;
           Log("rebuild: block %llu of %s (file id %llu) has no good copy: server %u has it %s",
               static_cast<unsigned long long>(theirs.index), file.name.c_str(),
-              static_cast<unsigned long long>(file.fid), other,
-              BlockStateName(static_cast<BlockState>(theirs.state)));
+              static_cast<unsigned long long>(file.fid), other, BlockStateName(static_cast<BlockState>(theirs.state)));
           continue;
         }
         if (off + theirs.length > data.size()) break;
@@ -232,10 +223,7 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
         store_data.append(bytes, rec.length);
       }
       Status st;
-      {
-        std::lock_guard<std::mutex> lock(*store_mu_);
-        st = store_->Write(key, store_recs, store_data);
-      }
+      { st = store_->Write(key, store_recs, store_data); }
       if (!st.ok()) {
         Log("rebuild: cannot store blocks of file id %llu: %s", static_cast<unsigned long long>(file.fid),
             st.message().c_str());

@@ -10,7 +10,7 @@
 // It never stays stuck: a block whose other holder has no good copy either
 // is reported (the server's log, `lost` in dfs status) and skipped; only a
 // holder that cannot be reached is waited for. Progress goes to the log.
-// Thread-safety: the store is shared with the server loop under `store_mu`.
+// Thread-safety: its thread shares the store (which locks itself) with the server loop.
 #pragma once
 
 #include <atomic>
@@ -37,8 +37,7 @@ struct RebuildProgress {
 class Rebuilder {
  public:
   // `stop` ends the work early (the server is stopping).
-  Rebuilder(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
-            const std::atomic<bool>* stop);
+  Rebuilder(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop);
   ~Rebuilder();  // REQUIRES: *stop is set, or the rebuild is done
 
   void Start();
@@ -56,7 +55,6 @@ class Rebuilder {
   void MaybeReportProgress(bool force);
 
   BlockStore* store_;
-  std::mutex* store_mu_;
   std::string meta_;
   std::vector<std::string> servers_;
   const std::atomic<bool>* stop_;

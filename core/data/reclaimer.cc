@@ -4,10 +4,9 @@
 
 namespace dfs::data {
 
-Reclaimer::Reclaimer(BlockStore* store, std::mutex* store_mu, std::string meta, std::string cluster_id,
-                     uint64_t reserve_bytes, double period_s, const std::atomic<bool>* stop)
+Reclaimer::Reclaimer(BlockStore* store, std::string meta, std::string cluster_id, uint64_t reserve_bytes,
+                     double period_s, const std::atomic<bool>* stop)
     : store_(store),
-      store_mu_(store_mu),
       meta_(std::move(meta)),
       cluster_id_(std::move(cluster_id)),
       reserve_bytes_(reserve_bytes),
@@ -40,7 +39,6 @@ void Reclaimer::Round() {
     }
     uint64_t moved = 0;
     {
-      std::lock_guard<std::mutex> lock(*store_mu_);
       for (uint64_t fid : page->fids) {
         if (store_->Holds(fid) && store_->Delete(fid).ok()) ++moved;
       }
@@ -49,12 +47,10 @@ void Reclaimer::Round() {
     cursor_ = page->next;
     if (!page->more) break;
   }
-  std::lock_guard<std::mutex> lock(*store_mu_);
-  store_->trash().PurgeExpired();
-  uint64_t short_of_space = store_->trash().PurgeUntilFree(reserve_bytes_);
+  uint64_t short_of_space = store_->PurgeTrash(reserve_bytes_);
   if (short_of_space) {
-    fprintf(stderr, "dfs data %u: free space under the reserve: emptied %llu bytes of trash early\n",
-            store_->index(), static_cast<unsigned long long>(short_of_space));
+    fprintf(stderr, "dfs data %u: free space under the reserve: emptied %llu bytes of trash early\n", store_->index(),
+            static_cast<unsigned long long>(short_of_space));
   }
 }
 

@@ -5,7 +5,7 @@
 // of what outlived the grace period, and, oldest first, of whatever it must
 // to keep `reserve_bytes` free. It acts only on the word of the meta server
 // of its own cluster.
-// Thread-safety: the store is shared with the server loop under `store_mu`.
+// Thread-safety: its thread shares the store (which locks itself) with the server loop.
 #pragma once
 
 #include <atomic>
@@ -22,8 +22,8 @@ namespace dfs::data {
 
 class Reclaimer {
  public:
-  Reclaimer(BlockStore* store, std::mutex* store_mu, std::string meta, std::string cluster_id, uint64_t reserve_bytes,
-            double period_s, const std::atomic<bool>* stop);
+  Reclaimer(BlockStore* store, std::string meta, std::string cluster_id, uint64_t reserve_bytes, double period_s,
+            const std::atomic<bool>* stop);
   ~Reclaimer();  // REQUIRES: *stop is set
 
   void Start();
@@ -35,7 +35,6 @@ class Reclaimer {
   void Round();
 
   BlockStore* store_;
-  std::mutex* store_mu_;
   std::string meta_;
   std::string cluster_id_;
   uint64_t reserve_bytes_;

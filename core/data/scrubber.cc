@@ -14,9 +14,7 @@ namespace {
 
 constexpr uint64_t kChunkBytes = 1 << 20;  // read per step, under the store lock
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 int64_t WallNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -36,11 +34,9 @@ bool Covered(const std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t 
 
 }  // namespace
 
-Scrubber::Scrubber(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
-                   const std::atomic<bool>* stop, const std::atomic<int64_t>* last_request_ns,
-                   const RebuildProgress* rebuild, ScrubOptions options)
+Scrubber::Scrubber(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop,
+                   const std::atomic<int64_t>* last_request_ns, const RebuildProgress* rebuild, ScrubOptions options)
     : store_(store),
-      store_mu_(store_mu),
       meta_(std::move(meta)),
       servers_(std::move(servers)),
       stop_(stop),
@@ -80,10 +76,7 @@ void Scrubber::Run() {
 
 bool Scrubber::Pass() {
   std::vector<StoredFile> files;
-  {
-    std::lock_guard<std::mutex> lock(*store_mu_);
-    files = store_->ListFiles();
-  }
+  { files = store_->ListFiles(); }
   // The least recently verified first (never verified: first of all).
   std::stable_sort(files.begin(), files.end(), [&](const StoredFile& a, const StoredFile& b) {
     auto va = verified_.find(a.fid), vb = verified_.find(b.fid);
@@ -109,7 +102,9 @@ bool Scrubber::Pass() {
   verified_.swap(kept);
   if (whole) {
     progress_.last_pass_ns = WallNs();
-    fprintf(stderr, "dfs data %u: scrub pass done: %zu files, %llu blocks verified; %llu bad copies found, %llu "
+    fprintf(stderr,
+            "dfs data %u: scrub pass done: %zu files, %llu blocks verified; %llu bad copies found, "
+            "%llu "
             "repaired, %llu without a good copy (since start)\n",
             index_, files.size(), static_cast<unsigned long long>(progress_.pass_blocks.load()),
             static_cast<unsigned long long>(progress_.found.load()),
@@ -126,10 +121,11 @@ bool Scrubber::ScrubFile(uint64_t fid) {
   if (!file.ok()) {
     if (file.status().code() != Code::kNotFound || fid >= next_fid) return false;
     // The namespace has no such file (a delete this server missed).
-    std::lock_guard<std::mutex> lock(*store_mu_);
     if (store_->Delete(fid).ok()) {
       ++progress_.orphan_files;
-      fprintf(stderr, "dfs data %u: scrub: file id %llu is not in the namespace: moved its blocks to the trash\n",
+      fprintf(stderr,
+              "dfs data %u: scrub: file id %llu is not in the namespace: moved its blocks to the "
+              "trash\n",
               index_, static_cast<unsigned long long>(fid));
     }
     return true;
@@ -138,7 +134,6 @@ bool Scrubber::ScrubFile(uint64_t fid) {
   if (a.stripe_width < 2 || index_ >= a.stripe_width) return true;
   const FileKey key{a.fid, a.placement_seed, a.stripe_width, a.block_size};
   {
-    std::lock_guard<std::mutex> lock(*store_mu_);
     if (!store_->CheckHeader(key).ok()) return false;
   }
   auto ranges = neighbours_->DataRanges(a);
@@ -151,7 +146,6 @@ bool Scrubber::ScrubFile(uint64_t fid) {
     std::vector<BlockRecord> stored;
     uint64_t read = 0;
     {
-      std::lock_guard<std::mutex> lock(*store_mu_);
       if (!store_->ScanSlots(key, &slot, kChunkBytes, &stored, &read).ok()) return false;
     }
     Throttle(read);
@@ -169,7 +163,6 @@ bool Scrubber::ScrubFile(uint64_t fid) {
   }
   if (stopping()) return false;
   if (!drop.empty()) {
-    std::lock_guard<std::mutex> lock(*store_mu_);
     if (store_->DropBlocks(key, drop).ok()) progress_.dropped += drop.size();
   }
   if (!bad.empty()) Repair(a, key, bad);
@@ -212,11 +205,12 @@ void Scrubber::Repair(const proto::Attr& a, const FileKey& key, const std::vecto
         continue;
       }
       ++progress_.unrepaired;
-      fprintf(stderr, "dfs data %u: scrub: block %llu of file id %llu is bad here and has no good copy on server %u\n",
+      fprintf(stderr,
+              "dfs data %u: scrub: block %llu of file id %llu is bad here and has no good copy on "
+              "server %u\n",
               index_, static_cast<unsigned long long>(theirs.index), static_cast<unsigned long long>(a.fid), other);
     }
     if (good.empty()) continue;
-    std::lock_guard<std::mutex> lock(*store_mu_);
     Status st = store_->Write(key, good, data);
     if (st.ok()) {
       progress_.repaired += good.size();

@@ -11,7 +11,7 @@
 // wait while clients are being served. A full pass runs every `pass_days`;
 // when each file was last verified and when the last pass ended survive a
 // restart (DIR/SCRUB).
-// Thread-safety: the store is shared with the server loop under `store_mu`;
+// Thread-safety: its thread shares the store (which locks itself) with the server loop;
 // the counters are atomics, read by ServerStat.
 #pragma once
 
@@ -32,9 +32,9 @@
 namespace dfs::data {
 
 struct ScrubOptions {
-  double pass_days = 7;   // a full pass this often
-  double mbps = 50;       // at most this many MB/s read
-  std::string state_path; // where progress is kept
+  double pass_days = 7;    // a full pass this often
+  double mbps = 50;        // at most this many MB/s read
+  std::string state_path;  // where progress is kept
 };
 
 struct ScrubProgress {
@@ -42,18 +42,17 @@ struct ScrubProgress {
   std::atomic<uint64_t> pass_blocks{0};  // verified in the pass under way (or the last one)
   std::atomic<uint64_t> found{0};        // bad copies found since the server started
   std::atomic<uint64_t> repaired{0};
-  std::atomic<uint64_t> unrepaired{0};   // no good copy on the other holder either
-  std::atomic<uint64_t> dropped{0};      // blocks no file owns, dropped
-  std::atomic<uint64_t> orphan_files{0}; // files the namespace no longer has, trashed
+  std::atomic<uint64_t> unrepaired{0};    // no good copy on the other holder either
+  std::atomic<uint64_t> dropped{0};       // blocks no file owns, dropped
+  std::atomic<uint64_t> orphan_files{0};  // files the namespace no longer has, trashed
 };
 
 class Scrubber {
  public:
   // `last_request_ns` is when the server last served a client (steady
   // clock); `rebuild` is waited for before the first pass.
-  Scrubber(BlockStore* store, std::mutex* store_mu, std::string meta, std::vector<std::string> servers,
-           const std::atomic<bool>* stop, const std::atomic<int64_t>* last_request_ns, const RebuildProgress* rebuild,
-           ScrubOptions options);
+  Scrubber(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop,
+           const std::atomic<int64_t>* last_request_ns, const RebuildProgress* rebuild, ScrubOptions options);
   ~Scrubber();  // REQUIRES: *stop is set
 
   void Start();
@@ -74,7 +73,6 @@ class Scrubber {
   bool stopping() const { return stop_->load(); }
 
   BlockStore* store_;
-  std::mutex* store_mu_;
   std::string meta_;
   std::vector<std::string> servers_;
   const std::atomic<bool>* stop_;

@@ -190,10 +190,10 @@ TEST_CASE("the trash yields to a write that finds the disk full", "[unit]") {
   auto store = OpenStore(&disk, /*trash_grace_s=*/24 * 3600);
   REQUIRE(store->Write(gone, big.records, big.data).ok());
   REQUIRE(store->Delete(gone.fid).ok());
-  CHECK(store->trash().Usage().files == 2);
+  CHECK(store->TrashUsed().files == 2);
   // Only the trash stands in the way: it goes, and the write succeeds.
   REQUIRE(store->Write(kKey, next.records, next.data).ok());
-  CHECK(store->trash().Usage().files == 0);
+  CHECK(store->TrashUsed().files == 0);
   auto served = Serve(*store, next);
   for (const Served& s : served) CHECK(s.record.state == static_cast<uint32_t>(BlockState::kOk));
   // Live data alone filling the disk is a full disk.

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/common/checksum.h"
 #include "core/common/placement.h"
 #include "core/data/block_store.h"
@@ -139,4 +142,30 @@ TEST_CASE("deleted files go to the trash", "[unit]") {
   std::string data;
   REQUIRE((*store)->Read(key, &req, &data).ok());
   CHECK(req[0].state == static_cast<uint32_t>(BlockState::kMissing));
+}
+
+TEST_CASE("the block store locks itself: threads writing, reading, listing and deleting at once") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "c", 0);
+  REQUIRE(store.ok());
+  BlockStore& s = **store;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 150; ++round) {
+        // More files than the store keeps open: opens and closes race too.
+        FileKey key{static_cast<uint64_t>(1 + t * 1000 + round % 40), 3, 5, 512};
+        Batch b = Blocks(key, 0, 20, 1 + round, static_cast<char>('a' + t));
+        if (!s.Write(key, b.records, b.data).ok()) ++failures;
+        std::vector<BlockRecord> got = b.records;
+        std::string data;
+        if (!s.Read(key, &got, &data).ok() || data != b.data) ++failures;
+        if (round % 10 == t) (void)s.ListFiles();
+        if (round % 25 == 24 && !s.Delete(key.fid).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
 }

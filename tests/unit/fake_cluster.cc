@@ -28,17 +28,13 @@ FakeCluster::FakeCluster(uint32_t data_servers, uint32_t block_size) {
     disks_.push_back(std::make_unique<FaultDisk>());
     data::BlockStoreOptions options;
     options.disk = disks_.back().get();
-    auto store = data::BlockStore::Open("/data" + std::to_string(i),
-                                        meta_store_->config().cluster_id, i, options);
+    auto store = data::BlockStore::Open("/data" + std::to_string(i), meta_store_->config().cluster_id, i, options);
     REQUIRE(store.ok());
     stores_.push_back(std::move(*store));
-    store_mus_.push_back(std::make_unique<std::mutex>());
-    services_.push_back(std::make_unique<data::DataService>(
-        stores_.back().get(), store_mus_.back().get(), data::ServiceParts{},
-        meta_store_->config().cluster_id));
+    services_.push_back(std::make_unique<data::DataService>(stores_.back().get(), data::ServiceParts{},
+                                                            meta_store_->config().cluster_id));
     data::DataService* service = services_.back().get();
-    network.Serve(data_endpoints[i],
-                  [service](transport::Message&& m) { return service->Handle(std::move(m)); });
+    network.Serve(data_endpoints[i], [service](transport::Message&& m) { return service->Handle(std::move(m)); });
   }
 }
 
@@ -71,7 +67,6 @@ BlockRecord FakeCluster::Stored(uint32_t server, const proto::Attr& file, uint64
   std::vector<BlockRecord> records(1);
   records[0].index = block;
   std::string data;
-  std::lock_guard<std::mutex> lock(*store_mus_[server]);
   REQUIRE(stores_[server]->Read(KeyOf(file), &records, &data).ok());
   return records[0];
 }
@@ -84,13 +79,9 @@ void FakeCluster::Plant(uint32_t server, const proto::Attr& file, uint64_t block
   r.length = static_cast<uint32_t>(bytes.size());
   r.crc = Crc32c(bytes.data(), bytes.size());
   r.flags = kRepairWrite;
-  std::lock_guard<std::mutex> lock(*store_mus_[server]);
   REQUIRE(stores_[server]->Write(KeyOf(file), {r}, bytes).ok());
 }
 
-void FakeCluster::Forget(uint32_t server, const proto::Attr& file) {
-  std::lock_guard<std::mutex> lock(*store_mus_[server]);
-  REQUIRE(stores_[server]->Delete(file.fid).ok());
-}
+void FakeCluster::Forget(uint32_t server, const proto::Attr& file) { REQUIRE(stores_[server]->Delete(file.fid).ok()); }
 
 }  // namespace dfs::testing

@@ -48,8 +48,7 @@ class FakeCluster {
   BlockRecord Stored(uint32_t server, const proto::Attr& file, uint64_t block);
   // Writes a block straight into a server's store, as a stale or forged
   // copy would be: version and bytes as given.
-  void Plant(uint32_t server, const proto::Attr& file, uint64_t block, uint64_t version,
-             const std::string& bytes);
+  void Plant(uint32_t server, const proto::Attr& file, uint64_t block, uint64_t version, const std::string& bytes);
   // Removes one server's blocks of a file (to its trash), as a lost copy.
   void Forget(uint32_t server, const proto::Attr& file);
 
@@ -60,7 +59,6 @@ class FakeCluster {
   std::mutex meta_mu_;
   std::vector<std::unique_ptr<FaultDisk>> disks_;
   std::vector<std::unique_ptr<data::BlockStore>> stores_;
-  std::vector<std::unique_ptr<std::mutex>> store_mus_;
   std::vector<std::unique_ptr<data::DataService>> services_;
   std::mutex notices_mu_;
   std::vector<std::string> notices_;

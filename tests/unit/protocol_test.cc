@@ -73,8 +73,7 @@ TEST_CASE("block records check their frame", "[unit]") {
 TEST_CASE("services answer garbage with an error reply", "[unit]") {
   transport::Message garbage;
   garbage.frames.push_back("\xc1\xc1\xc1");
-  std::mutex mu;
-  data::DataService data_service(nullptr, &mu, data::ServiceParts{}, "c");
+  data::DataService data_service(nullptr, data::ServiceParts{}, "c");
   auto reply = data_service.Handle(std::move(garbage));
   auto h = proto::DecodeHeader(reply);
   REQUIRE(h.ok());
@@ -87,7 +86,7 @@ TEST_CASE("services answer garbage with an error reply", "[unit]") {
     REQUIRE(mkdtemp(dir));
     auto store = data::BlockStore::Open(dir, "c", 0);
     REQUIRE(store.ok());
-    data::DataService svc(store->get(), &mu, data::ServiceParts{}, "c");
+    data::DataService svc(store->get(), data::ServiceParts{}, "c");
     auto r = svc.Handle(std::move(m));
     auto rh = proto::DecodeHeader(r);
     REQUIRE(rh.ok());
