@@ -50,6 +50,25 @@ void DataClient::Submit(Batch* batch) {
   servers_[batch->req.server]->queued.push_back(batch);
 }
 
+namespace {
+
+// A batch's request, typed by the operation table.
+transport::Message Encode(const Batch& b, uint64_t id) {
+  switch (b.op) {
+    case proto::Op::kWriteFiles:
+      return proto::Request<proto::Op::kWriteFiles>(id, proto::WriteFilesReq{b.req.server, b.files},
+                                                    {PackRecords(b.records), b.data});
+    case proto::Op::kWriteBlocks:
+      return proto::Request<proto::Op::kWriteBlocks>(id, b.req, {PackRecords(b.records), b.data});
+    case proto::Op::kFlush:
+      return proto::Request<proto::Op::kFlush>(id, b.req, {PackRecords(b.records), b.data});
+    default:  // reads carry records only
+      return proto::Request<proto::Op::kReadBlocks>(id, b.req, {PackRecords(b.records)});
+  }
+}
+
+}  // namespace
+
 void DataClient::Pump(uint32_t s) {
   Server& sv = *servers_[s];
   auto now = Clock::now();
@@ -62,12 +81,7 @@ void DataClient::Pump(uint32_t s) {
       b->status = Unavailable("data server " + std::to_string(s) + " (" + sv.channel->endpoint() + ") is down");
       continue;
     }
-    transport::Message m =
-        b->op == proto::Op::kWriteFiles
-            ? proto::Encode(b->op, sv.next_id++, proto::WriteFilesReq{b->req.server, b->files},
-                            {PackRecords(b->records), b->data})
-            : proto::Encode(b->op, sv.next_id++, b->req, {PackRecords(b->records), b->data});
-    if (b->op == proto::Op::kReadBlocks) m.frames.pop_back();  // reads carry records only
+    transport::Message m = Encode(*b, sv.next_id++);
     Status st = sv.channel->Send(std::move(m));
     if (!st.ok()) {
       (void)OnFailure(s, st);
@@ -117,16 +131,14 @@ Status DataClient::OnFailure(uint32_t s, const Status& why) {
   if (writes_waiting && !sv.reported) {
     sv.reported = true;
     if (options_.notice) {
-      options_.notice("waiting for data server " + std::to_string(s) + " (" + sv.channel->endpoint() +
-                      "): " + sv.why);
+      options_.notice("waiting for data server " + std::to_string(s) + " (" + sv.channel->endpoint() + "): " + sv.why);
     }
   }
   if (writes_waiting && options_.write_timeout_s > 0 &&
       now - sv.down_since > std::chrono::duration<double>(options_.write_timeout_s)) {
-    return Status(Code::kDeadlineExceeded, "data server " + std::to_string(s) + " (" + sv.channel->endpoint() +
-                                               ") did not come back within " +
-                                               std::to_string(static_cast<int>(options_.write_timeout_s)) +
-                                               " s (--timeout): " + sv.why);
+    return Status(Code::kDeadlineExceeded,
+                  "data server " + std::to_string(s) + " (" + sv.channel->endpoint() + ") did not come back within " +
+                      std::to_string(static_cast<int>(options_.write_timeout_s)) + " s (--timeout): " + sv.why);
   }
   return Status::Ok();
 }
@@ -145,8 +157,8 @@ Status DataClient::Complete(uint32_t s, Batch* b, Result<transport::Message> rep
   if (!header.ok()) {
     b->status = header.status();
   } else if (header->code != Code::kOk) {
-    b->status = Status(header->code, "data server " + std::to_string(s) + " (" + sv.channel->endpoint() +
-                                         "): " + header->error);
+    b->status = Status(header->code,
+                       "data server " + std::to_string(s) + " (" + sv.channel->endpoint() + "): " + header->error);
   } else if (b->op == proto::Op::kReadBlocks) {
     if (reply->frames.size() != 3) {
       b->status = Internal("malformed read reply from data server " + std::to_string(s));
@@ -263,7 +275,7 @@ void DataClient::DeleteBlocks(const proto::Attr& a, bool uncommitted) {
     bool holds = uncommitted || blocks >= n || !proto::Dense(a);
     for (uint64_t i = 0; !holds && i < blocks; ++i) holds = HoldsBlock(a.placement_seed, n, s, i);
     if (!holds) continue;
-    (void)Call(s, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{a.fid}));
+    (void)Call(s, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{a.fid}));
   }
 }
 

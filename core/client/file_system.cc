@@ -31,7 +31,7 @@ Result<T> TakeLease(const std::function<Result<T>()>& take) {
 Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& options) {
   std::unique_ptr<FileSystem> fs(new FileSystem(options));
   fs->meta_ = std::make_unique<MetaClient>(options.meta, options.connect);
-  DFS_RETURN_IF_ERROR(fs->meta_->Call(proto::Op::kGetMap, proto::Empty{}, &fs->map_));
+  DFS_RETURN_IF_ERROR(fs->meta_->Call<proto::Op::kGetMap>(proto::Empty{}, &fs->map_));
   fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
   fs->leases_ = std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms,
                                               options.connect);
@@ -43,7 +43,7 @@ FileSystem::~FileSystem() = default;
 Result<Attr> FileSystem::Stat(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kLookup, proto::PathReq{p}, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kLookup>(proto::PathReq{p}, &a));
   return a;
 }
 
@@ -56,7 +56,7 @@ Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewE
   req.mode = entry.mode;
   req.uid = entry.uid;
   req.gid = entry.gid;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kMkdir, req, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kMkdir>(req, &a));
   return a;
 }
 
@@ -67,7 +67,7 @@ Result<std::vector<Attr>> FileSystem::ListDir(const std::string& path) {
   req.path = p;
   while (true) {
     proto::ReaddirRsp rsp;
-    DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kReaddir, req, &rsp));
+    DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kReaddir>(req, &rsp));
     for (auto& e : rsp.entries) out.push_back(std::move(e));
     if (!rsp.more || out.empty()) break;
     req.after = out.back().name;
@@ -78,7 +78,7 @@ Result<std::vector<Attr>> FileSystem::ListDir(const std::string& path) {
 Status FileSystem::Remove(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kUnlink, proto::PathReq{p}, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kUnlink>(proto::PathReq{p}, &a));
   if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
   if (a.nlink > 0) return Status::Ok();  // another hard link still names the file
   // The namespace entry is gone; the blocks go to each holder's trash now.
@@ -89,21 +89,21 @@ Status FileSystem::Remove(const std::string& path) {
 Status FileSystem::Rmdir(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::Empty e;
-  return meta_->Call(proto::Op::kRmdir, proto::PathReq{p}, &e);
+  return meta_->Call<proto::Op::kRmdir>(proto::PathReq{p}, &e);
 }
 
 Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   DFS_ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
   DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
   proto::Empty e;
-  return meta_->Call(proto::Op::kRename, proto::RenameReq{s, d}, &e);
+  return meta_->Call<proto::Op::kRename>(proto::RenameReq{s, d}, &e);
 }
 
 Result<Attr> FileSystem::Link(const std::string& src, const std::string& dst) {
   DFS_ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
   DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
   Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kLink, proto::LinkReq{s, d}, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kLink>(proto::LinkReq{s, d}, &a));
   return a;
 }
 
@@ -129,7 +129,7 @@ Result<std::unique_ptr<FileWriter>> FileSystem::OpenWriter(const std::string& pa
 Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
   DFS_ASSIGN_OR_RETURN(Attr a, TakeLease<Attr>([&]() -> Result<Attr> {
                          Attr got;
-                         DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreate, req, &got));
+                         DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCreate>(req, &got));
                          return got;
                        }));
   Hold(a.fid);
@@ -140,7 +140,7 @@ void FileSystem::EndWrite(uint64_t fid) {
   leases_->Drop(fid);
   proto::LeaseRsp rsp;
   // Not told, the meta server lets the lease lapse instead.
-  (void)meta_->Call(proto::Op::kReleaseLeases, leases_->LeaseRequest({fid}, /*abandon=*/false), &rsp);
+  (void)meta_->Call<proto::Op::kReleaseLeases>(leases_->LeaseRequest({fid}, /*abandon=*/false), &rsp);
 }
 
 Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) {
@@ -148,7 +148,7 @@ Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) {
   req.fid = fid;
   req.first = first;
   proto::ExtentsRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kGetExtents, req, &rsp));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kGetExtents>(req, &rsp));
   return rsp;
 }
 
@@ -159,7 +159,7 @@ ExtentCursor::Fetch FileSystem::ExtentFetch() {
 Result<Attr> FileSystem::Symlink(const std::string& target, const std::string& path, const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kSymlink, proto::SymlinkReq{p, target, entry.uid, entry.gid}, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kSymlink>(proto::SymlinkReq{p, target, entry.uid, entry.gid}, &a));
   return a;
 }
 
@@ -167,14 +167,14 @@ Result<Attr> FileSystem::Mknod(const std::string& path, proto::FileType type, ui
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   proto::MknodReq req{p, static_cast<int>(type), entry.mode, rdev, entry.uid, entry.gid};
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kMknod, req, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kMknod>(req, &a));
   return a;
 }
 
 Result<Attr> FileSystem::SetAttr(proto::SetAttrReq req) {
   DFS_ASSIGN_OR_RETURN(req.path, NormalizePath(req.path));
   Attr a;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kSetAttr, req, &a));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kSetAttr>(req, &a));
   return a;
 }
 
@@ -182,27 +182,27 @@ Status FileSystem::SetXattr(const std::string& path, const std::string& name, co
                             uint32_t flags) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::Empty e;
-  return meta_->Call(proto::Op::kSetXattr, proto::XattrReq{p, name, value, flags}, &e);
+  return meta_->Call<proto::Op::kSetXattr>(proto::XattrReq{p, name, value, flags}, &e);
 }
 
 Result<std::string> FileSystem::GetXattr(const std::string& path, const std::string& name) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::XattrRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kGetXattr, proto::XattrReq{p, name, "", 0}, &rsp));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kGetXattr>(proto::XattrReq{p, name, "", 0}, &rsp));
   return rsp.value;
 }
 
 Result<std::vector<std::string>> FileSystem::ListXattr(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::XattrRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kListXattr, proto::XattrReq{p, "", "", 0}, &rsp));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kListXattr>(proto::XattrReq{p, "", "", 0}, &rsp));
   return rsp.names;
 }
 
 Status FileSystem::RemoveXattr(const std::string& path, const std::string& name) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::Empty e;
-  return meta_->Call(proto::Op::kRemoveXattr, proto::XattrReq{p, name, "", 0}, &e);
+  return meta_->Call<proto::Op::kRemoveXattr>(proto::XattrReq{p, name, "", 0}, &e);
 }
 
 Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string& path) {
@@ -210,7 +210,7 @@ Result<std::unique_ptr<PatchWriter>> FileSystem::OpenForPatch(const std::string&
   proto::OpenWriteReq req{p, leases_->holder().id, leases_->holder().name};
   DFS_ASSIGN_OR_RETURN(Attr a, TakeLease<Attr>([&]() -> Result<Attr> {
                          Attr got;
-                         DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kOpenWrite, req, &got));
+                         DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kOpenWrite>(req, &got));
                          return got;
                        }));
   Hold(a.fid);
@@ -246,7 +246,7 @@ Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
   bool first = true;
   while (true) {
     proto::ListFilesRsp page;
-    DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kListFiles, req, &page));
+    DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kListFiles>(req, &page));
     if (first) *next_fid = page.next_fid;
     first = false;
     for (auto& f : page.files) files->push_back(std::move(f));
@@ -256,16 +256,16 @@ Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
 }
 
 Result<proto::ListStoredRsp> FileSystem::StoredFiles(uint32_t server) {
-  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kListStored, 1, proto::Empty{})));
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Request<proto::Op::kListStored>(1, proto::Empty{})));
   proto::ListStoredRsp rsp;
-  DFS_RETURN_IF_ERROR(proto::DecodeReply(reply, &rsp));
+  DFS_RETURN_IF_ERROR(proto::DecodeReplyTo<proto::Op::kListStored>(reply, &rsp));
   return rsp;
 }
 
 Status FileSystem::DeleteStored(uint32_t server, uint64_t fid) {
-  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kDeleteFile, 1, proto::FileReq{fid})));
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{fid})));
   proto::Empty e;
-  return proto::DecodeReply(reply, &e);
+  return proto::DecodeReplyTo<proto::Op::kDeleteFile>(reply, &e);
 }
 
 Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
@@ -340,9 +340,9 @@ Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server,
   req.block = block;
   req.offset = offset;
   req.length = length;
-  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Encode(proto::Op::kCorrupt, 1, req)));
+  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Request<proto::Op::kCorrupt>(1, req)));
   proto::CorruptRsp rsp;
-  DFS_RETURN_IF_ERROR(proto::DecodeReply(reply, &rsp));
+  DFS_RETURN_IF_ERROR(proto::DecodeReplyTo<proto::Op::kCorrupt>(reply, &rsp));
   return rsp;
 }
 
@@ -363,7 +363,7 @@ Status FileSystem::Sync() {
   DFS_RETURN_IF_ERROR(data_->RunWrites(list));
   data_->MarkSynced(servers);
   proto::Empty e;
-  return meta_->Call(proto::Op::kSync, proto::Empty{}, &e);
+  return meta_->Call<proto::Op::kSync>(proto::Empty{}, &e);
 }
 
 std::vector<ServerStatus> FileSystem::ServerStatuses() {
@@ -372,8 +372,8 @@ std::vector<ServerStatus> FileSystem::ServerStatuses() {
     ServerStatus st;
     st.index = s;
     st.endpoint = map_.servers[s];
-    auto reply = data_->Call(s, proto::Encode(proto::Op::kServerStat, 1, proto::Empty{}));
-    st.status = reply.ok() ? proto::DecodeReply(*reply, &st.stat) : reply.status();
+    auto reply = data_->Call(s, proto::Request<proto::Op::kServerStat>(1, proto::Empty{}));
+    st.status = reply.ok() ? proto::DecodeReplyTo<proto::Op::kServerStat>(*reply, &st.stat) : reply.status();
     out.push_back(std::move(st));
   }
   return out;

@@ -41,7 +41,7 @@ void AbandonCopies(MetaClient* meta, DataClient* data, LeaseKeeper* leases, cons
   proto::LeaseRsp rsp;
   // If the meta server cannot be told, the leases lapse and it deletes the
   // copies itself; their names never saw them either way.
-  if (meta->Call(proto::Op::kReleaseLeases, leases->LeaseRequest(fids, /*abandon=*/true), &rsp).ok()) {
+  if (meta->Call<proto::Op::kReleaseLeases>(leases->LeaseRequest(fids, /*abandon=*/true), &rsp).ok()) {
     for (const proto::Attr& gone : rsp.deleted) data->DeleteBlocks(gone, /*uncommitted=*/true);
   }
   for (uint64_t fid : fids) leases->Drop(fid);
@@ -150,7 +150,7 @@ Status FileWriter::Commit(uint64_t size, bool publish) {
   req.publish = publish;
   req.holder_id = leases_->holder().id;
   proto::CommitRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCommit, req, &rsp));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCommit>(req, &rsp));
   attr_ = std::move(rsp.file);
   if (publish) {
     published_ = true;

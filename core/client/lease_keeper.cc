@@ -90,7 +90,7 @@ void LeaseKeeper::Loop() {
     proto::LeaseRsp rsp;
     // A meta server that does not answer is tried again next period; the
     // lease lasts three of them.
-    Status st = meta.Call(proto::Op::kRenewLeases, req, &rsp);
+    Status st = meta.Call<proto::Op::kRenewLeases>(req, &rsp);
     lock.lock();
     if (!st.ok()) continue;
     for (uint64_t fid : rsp.lost) {

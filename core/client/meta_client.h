@@ -10,7 +10,6 @@
 #include "core/common/status.h"
 #include "transport/channel.h"
 
-
 namespace dfs::client {
 
 class MetaClient {
@@ -20,8 +19,9 @@ class MetaClient {
 
   const std::string& endpoint() const { return endpoint_; }
 
-  template <typename Req, typename Rsp>
-  Status Call(proto::Op op, const Req& req, Rsp* rsp);
+  // One request of operation `op`, typed by the operation table.
+  template <proto::Op op>
+  Status Call(const typename proto::OpSpec<op>::Request& req, typename proto::OpSpec<op>::Reply* rsp);
 
  private:
   Result<transport::Message> RoundTrip(transport::Message request);
@@ -31,10 +31,10 @@ class MetaClient {
   uint64_t next_id_ = 1;
 };
 
-template <typename Req, typename Rsp>
-Status MetaClient::Call(proto::Op op, const Req& req, Rsp* rsp) {
-  DFS_ASSIGN_OR_RETURN(auto reply, RoundTrip(proto::Encode(op, next_id_++, req)));
-  return proto::DecodeReply(reply, rsp);
+template <proto::Op op>
+Status MetaClient::Call(const typename proto::OpSpec<op>::Request& req, typename proto::OpSpec<op>::Reply* rsp) {
+  DFS_ASSIGN_OR_RETURN(auto reply, RoundTrip(proto::Request<op>(next_id_++, req)));
+  return proto::DecodeReplyTo<op>(reply, rsp);
 }
 
 }  // namespace dfs::client

@@ -131,7 +131,7 @@ Status PatchWriter::Flush() {
     }
   }
   proto::CommitRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCommit, req, &rsp));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCommit>(req, &rsp));
   attr_ = std::move(rsp.file);
   blocks_.clear();
   valid_ = size_;

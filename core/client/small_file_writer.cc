@@ -28,7 +28,7 @@ Status SmallFileWriter::Finish() {
     create.files.push_back(r);
   }
   proto::CreateManyRsp created;
-  DFS_RETURN_IF_ERROR(meta_->Call(proto::Op::kCreateMany, create, &created));
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCreateMany>(create, &created));
   if (created.files.size() != group.size() || created.codes.size() != group.size()) {
     return Internal("the meta server answered CreateMany for the wrong number of files");
   }
@@ -102,7 +102,7 @@ Status SmallFileWriter::Finish() {
     commit.files.push_back(std::move(c));
   }
   proto::CommitManyRsp committed;
-  if (Status st = meta_->Call(proto::Op::kCommitMany, commit, &committed); !st.ok()) {
+  if (Status st = meta_->Call<proto::Op::kCommitMany>(commit, &committed); !st.ok()) {
     Abandon(staged);
     return st;
   }

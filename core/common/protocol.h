@@ -9,15 +9,15 @@
 // (block_records.h) and the concatenated block data.
 #pragma once
 
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
+#include <msgpack.hpp>
 #include <string>
 #include <vector>
 
-#include <msgpack.hpp>
-
+#include "core/common/op_table.h"
 #include "core/common/status.h"
 #include "transport/message.h"
 
@@ -28,43 +28,13 @@ inline constexpr int kProtocolVersion = 2;
 
 // Operation ids are stable and never reused.
 enum class Op : int {
-  // meta server
-  kGetMap = 1,
-  kLookup = 2,
-  kCreate = 3,
-  kMkdir = 4,
-  kReaddir = 5,
-  kUnlink = 6,
-  kRmdir = 7,
-  kRename = 8,
-  kCommit = 9,
-  kListFiles = 10,
-  kSync = 11,
-  kCreateMany = 12,
-  kCommitMany = 13,
-  kOpenWrite = 14,
-  kSetAttr = 15,
-  kSymlink = 16,
-  kSetXattr = 17,
-  kGetXattr = 18,
-  kListXattr = 19,
-  kRemoveXattr = 20,
-  kMknod = 21,
-  kLink = 22,
-  kRenewLeases = 23,
-  kReleaseLeases = 24,
-  kGetExtents = 25,
-  kListDeleted = 26,
-  // data servers
-  kWriteBlocks = 100,
-  kReadBlocks = 101,
-  kDeleteFile = 102,
-  kFlush = 103,
-  kServerStat = 104,
-  kWriteFiles = 105,
-  kCorrupt = 106,
-  kListStored = 107,
+#define DFS_OP_ENUM(name, id, request, reply) k##name = id,
+  DFS_OPERATIONS(DFS_OP_ENUM)
+#undef DFS_OP_ENUM
 };
+
+// "Lookup", "ReadBlocks", ...; "unknown" for an id not in the table.
+const char* OpName(Op op);
 
 // 4 to 7 are special files (mknod): they exist in the namespace only.
 enum class FileType : int {
@@ -79,9 +49,9 @@ enum class FileType : int {
 
 // Metadata of one inode, as the meta server returns it.
 struct Attr {
-  uint64_t fid = 0;             // never reused
-  int type = 0;                 // FileType
-  std::string name;             // last path component (Readdir)
+  uint64_t fid = 0;  // never reused
+  int type = 0;      // FileType
+  std::string name;  // last path component (Readdir)
   uint32_t mode = 0;
   uint32_t uid = 0;
   uint32_t gid = 0;
@@ -92,19 +62,18 @@ struct Attr {
   uint64_t placement_seed = 0;  // FNV-1a 64 of the path at creation
   uint32_t stripe_width = 0;    // data servers at creation
   uint32_t block_size = 0;
-  uint64_t generation = 0;      // write generation of the last open-for-write
+  uint64_t generation = 0;  // write generation of the last open-for-write
   // Blocks written before this generation are dead (the file was truncated
   // after them): they read as zeros even if a holder missed the truncate.
   uint64_t truncate_generation = 0;
   int64_t atime_ns = 0;
-  std::string target;           // a symbolic link's target
-  uint64_t rdev = 0;            // a device file's device number
+  std::string target;  // a symbolic link's target
+  uint64_t rdev = 0;   // a device file's device number
   // Blocks that hold data (the extent map's total). Fewer than the size's
   // block count: the file has holes, which read as zeros (GetExtents).
   uint64_t data_blocks = 0;
-  MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink,
-                     placement_seed, stripe_width, block_size, generation, truncate_generation,
-                     atime_ns, target, rdev, data_blocks);
+  MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width,
+                     block_size, generation, truncate_generation, atime_ns, target, rdev, data_blocks);
 };
 
 // True when every block up to the size holds data: no extent map needed.
@@ -143,9 +112,9 @@ struct CreateReq {
   std::string path;
   uint32_t block_size = 0;  // 0: the cluster default
   uint32_t mode = 0644;
-  bool exclusive = false;   // fail if it exists
-  uint32_t uid = 0;         // owner of a new file
-  uint32_t gid = 0;         // its group, unless the directory is set-group-ID
+  bool exclusive = false;  // fail if it exists
+  uint32_t uid = 0;        // owner of a new file
+  uint32_t gid = 0;        // its group, unless the directory is set-group-ID
   bool replace = false;
   uint64_t holder_id = 0;   // who writes: a random id per client; 0 takes no lease
   std::string holder_name;  // "host pid N", for the busy message others get
@@ -330,7 +299,7 @@ struct ListFilesReq {
 struct ListFilesRsp {
   std::vector<Attr> files;  // name holds the full path
   bool more = false;
-  uint64_t next_fid = 0;    // every file id below this was handed out already
+  uint64_t next_fid = 0;  // every file id below this was handed out already
   MSGPACK_DEFINE_MAP(files, more, next_fid);
 };
 
@@ -418,7 +387,7 @@ struct ServerStatRsp {
   uint64_t disk_total = 0;
   uint64_t rebuild_blocks = 0;  // blocks restored by this run's rebuild
   uint64_t rebuild_bytes = 0;
-  uint64_t flushes = 0;  // Flush requests served since the server started
+  uint64_t flushes = 0;      // Flush requests served since the server started
   uint64_t live_bytes = 0;   // blocks and indexes of files, on disk
   uint64_t trash_bytes = 0;  // deleted blocks kept for the grace period
   uint64_t trash_files = 0;
@@ -434,8 +403,7 @@ struct ServerStatRsp {
   uint64_t rebuild_lost = 0;      // blocks the rebuild found no good copy of
   MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks,
                      rebuild_bytes, flushes, live_bytes, trash_bytes, trash_files, reserve_bytes, scrub_last_pass_ns,
-                     scrub_pass_blocks, scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files,
-                     rebuild_lost);
+                     scrub_pass_blocks, scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files, rebuild_lost);
 };
 
 // A decoded frame 0. Keeps the unpacked buffer alive for `body`.
@@ -460,8 +428,7 @@ transport::Message Encode(Op op, uint64_t id, const Body& body, std::vector<std:
                           const Status& status = Status::Ok()) {
   transport::Message m;
   m.frames.reserve(1 + payload.size());
-  m.frames.push_back(PackHeader(op, id, status,
-                                [&](msgpack::packer<msgpack::sbuffer>& pk) { pk.pack(body); }));
+  m.frames.push_back(PackHeader(op, id, status, [&](msgpack::packer<msgpack::sbuffer>& pk) { pk.pack(body); }));
   for (auto& p : payload) m.frames.push_back(std::move(p));
   return m;
 }
@@ -498,6 +465,43 @@ Status DecodeReply(const transport::Message& reply, Body* out) {
   if (!header.ok()) return header.status();
   if (header->code != Code::kOk) return Status(header->code, header->error);
   return DecodeBody(*header, out);
+}
+
+// What the table (op_table.h) says of each operation.
+template <Op op>
+struct OpSpec;
+#define DFS_OP_SPEC(name, id, request, reply) \
+  template <>                                 \
+  struct OpSpec<Op::k##name> {                \
+    using Request = request;                  \
+    using Reply = reply;                      \
+  };
+DFS_OPERATIONS(DFS_OP_SPEC)
+#undef DFS_OP_SPEC
+
+// A request of operation `op`: its body must be the table's request type.
+template <Op op>
+transport::Message Request(uint64_t id, const typename OpSpec<op>::Request& body,
+                           std::vector<std::string> payload = {}) {
+  return Encode(op, id, body, std::move(payload));
+}
+
+// A reply to `op`: its body must be the table's reply type.
+template <Op op>
+transport::Message Reply(uint64_t id, const typename OpSpec<op>::Reply& body, std::vector<std::string> payload = {}) {
+  return Encode(op, id, body, std::move(payload));
+}
+
+// Decodes the body of a request the server switched to as `op`.
+template <Op op>
+Status DecodeRequest(const Header& header, typename OpSpec<op>::Request* out) {
+  return DecodeBody(header, out);
+}
+
+// Decodes a reply to `op`: its status, then the table's reply type.
+template <Op op>
+Status DecodeReplyTo(const transport::Message& reply, typename OpSpec<op>::Reply* out) {
+  return DecodeReply(reply, out);
 }
 
 }  // namespace dfs::proto

@@ -18,10 +18,10 @@ Result<proto::GetMapRsp> WaitForMap(const DataServerOptions& options) {
   transport::ZmqChannel meta(options.meta, {1000, 5000, &stop});
   bool said = false;
   while (!stop) {
-    auto reply = meta.Call(proto::Encode(proto::Op::kGetMap, 1, proto::Empty{}));
+    auto reply = meta.Call(proto::Request<proto::Op::kGetMap>(1, proto::Empty{}));
     if (reply.ok()) {
       proto::GetMapRsp map;
-      Status st = proto::DecodeReply(*reply, &map);
+      Status st = proto::DecodeReplyTo<proto::Op::kGetMap>(*reply, &map);
       if (!st.ok()) return st.WithContext("meta server " + options.meta);
       return map;
     }

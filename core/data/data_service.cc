@@ -52,8 +52,9 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
   switch (h.op) {
     case Op::kWriteBlocks:
     case Op::kReadBlocks: {
+      static_assert(std::is_same_v<proto::OpSpec<Op::kWriteBlocks>::Request, proto::OpSpec<Op::kReadBlocks>::Request>);
       proto::BlockBatchReq req;
-      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (Status st = proto::DecodeRequest<Op::kReadBlocks>(h, &req); !st.ok()) return fail(st);
       bool write = h.op == Op::kWriteBlocks;
       auto records = BatchRecords(request, req.server, store_->index(), write ? 3 : 2);
       if (!records.ok()) return fail(records.status());
@@ -67,16 +68,16 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
                     static_cast<unsigned long long>(req.fid));
           }
         }
-        return proto::Encode(h.op, h.id, proto::Empty{});
+        return proto::Reply<Op::kWriteBlocks>(h.id, proto::Empty{});
       }
       std::string data;
       Status st = store_->Read(KeyOf(req), &*records, &data);
       if (!st.ok()) return fail(st);
-      return proto::Encode(h.op, h.id, proto::Empty{}, {PackRecords(*records), std::move(data)});
+      return proto::Reply<Op::kReadBlocks>(h.id, proto::Empty{}, {PackRecords(*records), std::move(data)});
     }
     case Op::kWriteFiles: {
       proto::WriteFilesReq req;
-      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (Status st = proto::DecodeRequest<Op::kWriteFiles>(h, &req); !st.ok()) return fail(st);
       auto records = BatchRecords(request, req.server, store_->index(), 3);
       if (!records.ok()) return fail(records.status());
       // Split the records and data among the files, checking every count.
@@ -98,11 +99,11 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       if (next != records->size() || offset != data.size()) {
         return fail(InvalidArgument("file runs do not cover the batch"));
       }
-      return proto::Encode(h.op, h.id, proto::Empty{});
+      return proto::Reply<Op::kWriteFiles>(h.id, proto::Empty{});
     }
     case Op::kCorrupt: {
       proto::CorruptReq req;
-      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (Status st = proto::DecodeRequest<Op::kCorrupt>(h, &req); !st.ok()) return fail(st);
       proto::CorruptRsp rsp;
       rsp.block = req.block;
       rsp.offset = req.offset;
@@ -113,7 +114,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
               "corrupt)\n",
               store_->index(), req.length, req.offset, static_cast<unsigned long long>(req.block),
               static_cast<unsigned long long>(req.file.fid));
-      return proto::Encode(h.op, h.id, rsp);
+      return proto::Reply<Op::kCorrupt>(h.id, rsp);
     }
     case Op::kListStored: {
       proto::ListStoredRsp rsp;
@@ -121,23 +122,23 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
         rsp.fids.push_back(f.fid);
         rsp.bytes.push_back(f.bytes);
       }
-      return proto::Encode(h.op, h.id, rsp);
+      return proto::Reply<Op::kListStored>(h.id, rsp);
     }
     case Op::kDeleteFile: {
       proto::FileReq req;
-      if (Status st = proto::DecodeBody(h, &req); !st.ok()) return fail(st);
+      if (Status st = proto::DecodeRequest<Op::kDeleteFile>(h, &req); !st.ok()) return fail(st);
       if (Status st = store_->Delete(req.fid); !st.ok()) return fail(st);
-      return proto::Encode(h.op, h.id, proto::Empty{});
+      return proto::Reply<Op::kDeleteFile>(h.id, proto::Empty{});
     }
     case Op::kFlush: {
       if (Status st = store_->Flush(); !st.ok()) return fail(st);
       ++flushes_;
-      return proto::Encode(h.op, h.id, proto::Empty{});
+      return proto::Reply<Op::kFlush>(h.id, proto::Empty{});
     }
     case Op::kServerStat: {
       auto stats = store_->Stats();
       if (!stats.ok()) return fail(stats.status());
-      return proto::Encode(h.op, h.id, ServerStat(*stats));
+      return proto::Reply<Op::kServerStat>(h.id, ServerStat(*stats));
     }
     default:
       return fail(

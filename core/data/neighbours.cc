@@ -19,11 +19,11 @@ Neighbours::Neighbours(std::string meta, std::vector<std::string> servers, const
 
 Neighbours::~Neighbours() = default;
 
-template <typename Req, typename Rsp>
-Status Neighbours::CallMeta(proto::Op op, const Req& req, Rsp* rsp) {
-  auto reply = meta_channel_->Call(proto::Encode(op, 1, req));
+template <proto::Op op>
+Status Neighbours::CallMeta(const typename proto::OpSpec<op>::Request& req, typename proto::OpSpec<op>::Reply* rsp) {
+  auto reply = meta_channel_->Call(proto::Request<op>(1, req));
   if (!reply.ok()) return Unavailable("meta server " + meta_ + ": " + reply.status().message());
-  return proto::DecodeReply(*reply, rsp);
+  return proto::DecodeReplyTo<op>(*reply, rsp);
 }
 
 Result<proto::ListFilesRsp> Neighbours::ListFiles(uint64_t after_fid, uint32_t limit) {
@@ -31,7 +31,7 @@ Result<proto::ListFilesRsp> Neighbours::ListFiles(uint64_t after_fid, uint32_t l
   req.after_fid = after_fid;
   req.limit = limit;
   proto::ListFilesRsp page;
-  DFS_RETURN_IF_ERROR(CallMeta(proto::Op::kListFiles, req, &page));
+  DFS_RETURN_IF_ERROR(CallMeta<proto::Op::kListFiles>(req, &page));
   return page;
 }
 
@@ -53,7 +53,7 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> Neighbours::DataRanges(const 
   req.fid = file.fid;
   while (true) {
     proto::ExtentsRsp page;
-    DFS_RETURN_IF_ERROR(CallMeta(proto::Op::kGetExtents, req, &page));
+    DFS_RETURN_IF_ERROR(CallMeta<proto::Op::kGetExtents>(req, &page));
     for (size_t k = 0; k + 1 < page.ranges.size(); k += 2) {
       uint64_t end = std::min(page.ranges[k + 1], count);
       if (page.ranges[k] < end) ranges.emplace_back(page.ranges[k], end);
@@ -67,14 +67,14 @@ Result<proto::ListDeletedRsp> Neighbours::ListDeleted(uint64_t after) {
   proto::ListDeletedReq req;
   req.after = after;
   proto::ListDeletedRsp rsp;
-  DFS_RETURN_IF_ERROR(CallMeta(proto::Op::kListDeleted, req, &rsp));
+  DFS_RETURN_IF_ERROR(CallMeta<proto::Op::kListDeleted>(req, &rsp));
   return rsp;
 }
 
 Status Neighbours::SendRead(uint32_t server, const FileKey& key, const std::vector<BlockRecord>& ask) {
   if (server >= peers_.size()) return InvalidArgument("no data server " + std::to_string(server));
   proto::BlockBatchReq req{key.fid, key.placement_seed, key.stripe_width, key.block_size, server};
-  Status st = peers_[server]->Send(proto::Encode(proto::Op::kReadBlocks, 1, req, {PackRecords(ask)}));
+  Status st = peers_[server]->Send(proto::Request<proto::Op::kReadBlocks>(1, req, {PackRecords(ask)}));
   if (!st.ok()) peers_[server]->Reset();
   return st;
 }
@@ -86,10 +86,12 @@ Result<Copies> Neighbours::ReceiveRead(uint32_t server, size_t asked) {
     return Unavailable("data server " + std::to_string(server) + ": " + reply.status().message());
   }
   DFS_ASSIGN_OR_RETURN(proto::Header header, proto::DecodeHeader(*reply));
-  if (header.code != Code::kOk) return Status(header.code, "data server " + std::to_string(server) + ": " + header.error);
+  if (header.code != Code::kOk)
+    return Status(header.code, "data server " + std::to_string(server) + ": " + header.error);
   if (reply->frames.size() != 3) return Internal("malformed read reply from data server " + std::to_string(server));
   DFS_ASSIGN_OR_RETURN(std::vector<BlockRecord> records, UnpackRecords(reply->frames[1], asked));
-  if (records.size() != asked) return Internal("read reply from data server " + std::to_string(server) + " does not match");
+  if (records.size() != asked)
+    return Internal("read reply from data server " + std::to_string(server) + " does not match");
   return Copies{std::move(records), std::move(reply->frames[2])};
 }
 

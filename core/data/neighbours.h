@@ -53,8 +53,8 @@ class Neighbours {
   Result<Copies> ReceiveRead(uint32_t server, size_t asked);
 
  private:
-  template <typename Req, typename Rsp>
-  Status CallMeta(proto::Op op, const Req& req, Rsp* rsp);
+  template <proto::Op op>
+  Status CallMeta(const typename proto::OpSpec<op>::Request& req, typename proto::OpSpec<op>::Reply* rsp);
 
   std::string meta_;
   std::unique_ptr<transport::Channel> meta_channel_;

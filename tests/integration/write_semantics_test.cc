@@ -220,22 +220,22 @@ TEST_CASE("a commit under a stale generation is refused with a clear code", "[in
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "original").code == 0);
   dfs::client::MetaClient meta(c.meta_endpoint());
   dfs::proto::Attr first, second;
-  REQUIRE(meta.Call(dfs::proto::Op::kOpenWrite, dfs::proto::OpenWriteReq{"/f", 7, "test pid 7"}, &first).ok());
+  REQUIRE(meta.Call<dfs::proto::Op::kOpenWrite>(dfs::proto::OpenWriteReq{"/f", 7, "test pid 7"}, &first).ok());
   dfs::proto::LeaseReq release{7, "test pid 7", {first.fid}, false};
   dfs::proto::LeaseRsp unused;
-  REQUIRE(meta.Call(dfs::proto::Op::kReleaseLeases, release, &unused).ok());
-  REQUIRE(meta.Call(dfs::proto::Op::kOpenWrite, dfs::proto::OpenWriteReq{"/f", 8, "test pid 8"}, &second).ok());
+  REQUIRE(meta.Call<dfs::proto::Op::kReleaseLeases>(release, &unused).ok());
+  REQUIRE(meta.Call<dfs::proto::Op::kOpenWrite>(dfs::proto::OpenWriteReq{"/f", 8, "test pid 8"}, &second).ok());
   dfs::proto::CommitReq stale;
   stale.fid = first.fid;
   stale.generation = first.generation;
   stale.size = 3;
   stale.holder_id = 8;
   dfs::proto::CommitRsp rsp;
-  dfs::Status st = meta.Call(dfs::proto::Op::kCommit, stale, &rsp);
+  dfs::Status st = meta.Call<dfs::proto::Op::kCommit>(stale, &rsp);
   CHECK(st.code() == dfs::Code::kAborted);
   CHECK_THAT(st.message(), Catch::Contains("stale"));
   stale.holder_id = 7;  // the old writer itself, whose lease is gone
-  CHECK(meta.Call(dfs::proto::Op::kCommit, stale, &rsp).code() == dfs::Code::kAborted);
+  CHECK(meta.Call<dfs::proto::Op::kCommit>(stale, &rsp).code() == dfs::Code::kAborted);
   CHECK(c.Dfs({"cat", "/f"}).out == "original");
 }
 
