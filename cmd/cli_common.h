@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/client/file_system.h"
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::cmd {
 

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::cmd {
 

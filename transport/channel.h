@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "core/common/status.h"
+#include "base/status.h"
 #include "transport/message.h"
 
 namespace dfs::transport {

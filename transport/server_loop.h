@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "core/common/status.h"
+#include "base/status.h"
 #include "transport/message.h"
 
 namespace zmq {

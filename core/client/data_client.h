@@ -19,7 +19,7 @@
 #include "core/client/options.h"
 #include "core/common/block_records.h"
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::transport {
 class Channel;

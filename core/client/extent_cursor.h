@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::client {
 

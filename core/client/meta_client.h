@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "transport/channel.h"
 
 namespace dfs::client {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs {
 

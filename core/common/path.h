@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/common/op_table.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "transport/message.h"
 
 namespace dfs::proto {

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "core/common/block_records.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/data/disk.h"
 #include "core/data/trash.h"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::data {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/data/block_store.h"
 #include "core/data/rebuilder.h"
 #include "core/data/reclaimer.h"

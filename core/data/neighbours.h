@@ -15,7 +15,7 @@
 
 #include "core/common/block_records.h"
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/data/block_store.h"
 
 namespace dfs::transport {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/data/disk.h"
 
 namespace dfs::data {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/meta/meta_store.h"
 #include "transport/message.h"
 

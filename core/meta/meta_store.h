@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/common/protocol.h"
-#include "core/common/status.h"
+#include "base/status.h"
 #include "core/meta/lease_table.h"
 
 struct sqlite3;

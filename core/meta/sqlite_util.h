@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/common/status.h"
+#include "base/status.h"
 
 namespace dfs::meta {
 
