@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 
+#include "core/client/stripe_batcher.h"
 #include "core/common/checksum.h"
 #include "core/common/placement.h"
 
@@ -29,12 +30,11 @@ struct FileReader::Window {
   std::vector<Slot> holder[2];  // per block: first and second holder
 
   // Filled in by Finish.
-  std::vector<std::vector<uint64_t>>
-      data_offset;                      // per batch and record: where its bytes sit in reply_data
-  std::vector<ReplicaChoice> choice;    // per block
-  std::vector<const char*> block_data;  // per block: the winning copy's bytes
-  std::vector<BlockRecord> won;         // per block: the winning copy's record
-  std::vector<std::unique_ptr<Batch>> fetched;  // per server: bytes of winners not sent at first
+  std::vector<std::vector<uint64_t>> data_offset;  // per batch and record: where its bytes sit in reply_data
+  std::vector<ReplicaChoice> choice;               // per block
+  std::vector<const char*> block_data;             // per block: the winning copy's bytes
+  std::vector<BlockRecord> won;                    // per block: the winning copy's record
+  std::vector<std::unique_ptr<Batch>> fetched;     // per server: bytes of winners not sent at first
 
   bool hole(uint64_t j) const { return holder[0][j].batch < 0; }
   // Holder h's answer for block j. REQUIRES: its batch succeeded.
@@ -43,8 +43,8 @@ struct FileReader::Window {
   }
 };
 
-FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr,
-                       std::string path, ExtentCursor::Fetch extents)
+FileReader::FileReader(DataClient* data, const ClientOptions& options, proto::Attr attr, std::string path,
+                       ExtentCursor::Fetch extents)
     : data_(data),
       options_(options),
       attr_(std::move(attr)),
@@ -104,9 +104,8 @@ Status FileReader::Finish(Window* w, std::string* out) {
     if (c.winner < 0) return NoGoodCopy(*w, j);
     if (c.mismatch && options_.notice) {
       ReplicaPair pair = PlaceBlock(attr_.placement_seed, attr_.stripe_width, w->first_block + j);
-      options_.notice(path_ + ": block " + std::to_string(w->first_block + j) +
-                      ": the copies on servers " + std::to_string(pair.first) + " and " +
-                      std::to_string(pair.second) +
+      options_.notice(path_ + ": block " + std::to_string(w->first_block + j) + ": the copies on servers " +
+                      std::to_string(pair.first) + " and " + std::to_string(pair.second) +
                       " have the same version but differ; neither is repaired (see dfs fsck)");
     }
     w->won[j] = w->Record(c.winner, j);
@@ -141,11 +140,9 @@ void FileReader::LocateData(Window* w) {
     for (size_t k = 0; k < b.reply_records.size(); ++k) {
       const BlockRecord& r = b.reply_records[k];
       w->data_offset[bi][k] = off;
-      if ((b.records[k].flags & kWantData) && r.state == static_cast<uint32_t>(BlockState::kOk))
-        off += r.length;
+      if ((b.records[k].flags & kWantData) && r.state == static_cast<uint32_t>(BlockState::kOk)) off += r.length;
     }
-    if (off != b.reply_data.size())
-      b.status = Internal("read reply data does not match its records");
+    if (off != b.reply_data.size()) b.status = Internal("read reply data does not match its records");
   }
 }
 
@@ -156,8 +153,7 @@ CopyAnswer FileReader::Answer(const Window& w, int h, uint64_t j) const {
   a.answered = b.status.ok();
   if (!a.answered) return a;
   a.record = b.reply_records[s.pos];
-  a.data_here = (b.records[s.pos].flags & kWantData) &&
-                a.record.state == static_cast<uint32_t>(BlockState::kOk);
+  a.data_here = (b.records[s.pos].flags & kWantData) && a.record.state == static_cast<uint32_t>(BlockState::kOk);
   a.data_verifies = a.data_here && Crc32c(DataOf(w, h, j), a.record.length) == a.record.crc;
   return a;
 }
@@ -180,10 +176,9 @@ Status FileReader::NoGoodCopy(const Window& w, uint64_t j) const {
                            : "stale (older than a truncate)";
     return "server " + std::to_string(s) + " (" + data_->endpoint(s) + "): " + what;
   };
-  return DataLoss(
-      path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +
-      std::to_string(index * bs + BlockLength(attr_.size, bs, index)) +
-      ") has no good copy: " + describe(0, pair.first) + "; " + describe(1, pair.second));
+  return DataLoss(path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +
+                  std::to_string(index * bs + BlockLength(attr_.size, bs, index)) +
+                  ") has no good copy: " + describe(0, pair.first) + "; " + describe(1, pair.second));
 }
 
 Status FileReader::Fetch(Window* w, const std::vector<uint64_t>& blocks) {
@@ -222,9 +217,8 @@ Status FileReader::Fetch(Window* w, const std::vector<uint64_t>& blocks) {
                 offset[s] + got->length <= b.reply_data.size() &&
                 Crc32c(b.reply_data.data() + offset[s], got->length) == got->crc;
     if (!good) {
-      return DataLoss(path_ + ": block " + std::to_string(w->first_block + j) +
-                      " has no good copy left (server " + std::to_string(s) + " (" +
-                      data_->endpoint(s) + ") failed while it was read" +
+      return DataLoss(path_ + ": block " + std::to_string(w->first_block + j) + " has no good copy left (server " +
+                      std::to_string(s) + " (" + data_->endpoint(s) + ") failed while it was read" +
                       (b.status.ok() ? "" : ": " + b.status.message()) + ")");
     }
     w->block_data[j] = b.reply_data.data() + offset[s];
@@ -239,7 +233,7 @@ Status FileReader::Fetch(Window* w, const std::vector<uint64_t>& blocks) {
 // scrubber or its own rebuild.
 Status FileReader::Repair(const Window& w) {
   const uint32_t n = attr_.stripe_width;
-  std::vector<std::unique_ptr<Batch>> repairs(n);
+  StripeBatcher repairs(proto::Op::kWriteBlocks, n, /*retry_while_down=*/false);
   std::vector<std::string> notes;
   for (uint64_t j = 0; j < w.count; ++j) {
     if (w.hole(j) || !w.choice[j].repair_other) continue;
@@ -249,35 +243,25 @@ Status FileReader::Repair(const Window& w) {
     BlockIndex index = w.first_block + j;
     ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
     uint32_t s = win == 0 ? pair.second : pair.first;
-    if (!repairs[s]) {
-      repairs[s] = std::make_unique<Batch>();
-      repairs[s]->op = proto::Op::kWriteBlocks;
-      repairs[s]->req = {attr_.fid, attr_.placement_seed, n, attr_.block_size, s};
-    }
     BlockRecord rec = good;
     rec.index = index;
     rec.state = 0;
     rec.flags = kRepairWrite;
-    repairs[s]->records.push_back(rec);
-    repairs[s]->data.append(w.block_data[j], good.length);
+    repairs.AddTo(attr_, s, rec, w.block_data[j]);
     const char* was = bad.state == static_cast<uint32_t>(BlockState::kOk)
                           ? "stale"
                           : BlockStateName(static_cast<BlockState>(bad.state));
-    notes.push_back("repaired block " + std::to_string(index) + " of " + path_ + " on server " +
-                    std::to_string(s) + " (" + data_->endpoint(s) + "): was " + was);
+    notes.push_back("repaired block " + std::to_string(index) + " of " + path_ + " on server " + std::to_string(s) +
+                    " (" + data_->endpoint(s) + "): was " + was);
   }
-  std::vector<Batch*> list;
-  for (auto& b : repairs) {
-    if (b) list.push_back(b.get());
-  }
+  std::vector<Batch*> list = repairs.List();
   if (list.empty()) return Status::Ok();
   DFS_RETURN_IF_ERROR(data_->RunAll(list));
   if (options_.verbose && options_.notice) {
     for (const std::string& note : notes) options_.notice(note);
   }
   for (Batch* b : list) {
-    if (!b->status.ok() && options_.notice)
-      options_.notice("repair failed: " + b->status.message());
+    if (!b->status.ok() && options_.notice) options_.notice("repair failed: " + b->status.message());
   }
   return Status::Ok();
 }

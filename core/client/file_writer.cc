@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/common/checksum.h"
+#include "core/client/stripe_batcher.h"
 #include "core/common/placement.h"
 
 namespace dfs::client {
@@ -88,33 +88,16 @@ Status FileWriter::Dispatch(size_t length) {
     return Status(Code::kFailedPrecondition, "file has stripe width " + std::to_string(n) + " but the cluster has " +
                                                  std::to_string(data_->size()) + " data servers");
   }
-  Window w;
-  std::vector<Batch*> by_server(n, nullptr);
+  StripeBatcher batcher(proto::Op::kWriteBlocks, n);
+  batcher.Reserve(2 * (length / n + bs));
   const uint64_t version = MakeVersion(attr_.generation, seq_);
   uint64_t first_block = buffer_offset_ / bs;
   for (size_t off = 0; off < length; off += bs) {
     uint32_t len = static_cast<uint32_t>(std::min<size_t>(bs, length - off));
-    BlockIndex index = first_block + off / bs;
-    BlockRecord rec;
-    rec.index = index;
-    rec.version = version;
-    rec.length = len;
-    rec.crc = Crc32c(buffer_.data() + off, len);
-    ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
-    for (uint32_t s : {pair.first, pair.second}) {
-      if (!by_server[s]) {
-        auto b = std::make_unique<Batch>();
-        b->op = proto::Op::kWriteBlocks;
-        b->req = {attr_.fid, attr_.placement_seed, n, bs, s};
-        b->retry_while_down = true;
-        b->data.reserve(2 * (length / n + bs));
-        by_server[s] = b.get();
-        w.batches.push_back(std::move(b));
-      }
-      by_server[s]->records.push_back(rec);
-      by_server[s]->data.append(buffer_.data() + off, len);
-    }
+    batcher.AddBlock(attr_, first_block + off / bs, version, buffer_.data() + off, len);
   }
+  Window w;
+  w.batches = batcher.Take();
   AddRange(&ranges_, first_block, first_block + BlockCount(length, bs));
   for (auto& b : w.batches) data_->Submit(b.get());
   in_flight_.push_back(std::move(w));

@@ -1,9 +1,8 @@
 #include "core/client/patch_writer.h"
 
 #include <cstring>
-#include <memory>
 
-#include "core/common/checksum.h"
+#include "core/client/stripe_batcher.h"
 #include "core/common/placement.h"
 
 namespace dfs::client {
@@ -28,11 +27,14 @@ Result<std::string*> PatchWriter::Block(uint64_t index, bool whole) {
   if (start < valid_ && !whole) {
     size_t got = 0;
     uint64_t length = std::min<uint64_t>(bs, valid_ - start);
-    DFS_RETURN_IF_ERROR(fs_->Read(attr_, path_, [&](const char* b, size_t n) {
-      memcpy(block.data() + got, b, std::min<size_t>(n, bs - got));
-      got += n;
-      return Status::Ok();
-    }, start, length));
+    DFS_RETURN_IF_ERROR(fs_->Read(
+        attr_, path_,
+        [&](const char* b, size_t n) {
+          memcpy(block.data() + got, b, std::min<size_t>(n, bs - got));
+          got += n;
+          return Status::Ok();
+        },
+        start, length));
   }
   return &blocks_.emplace(index, std::move(block)).first->second;
 }
@@ -49,7 +51,7 @@ Status PatchWriter::Write(uint64_t offset, const char* bytes, size_t length) {
   for (uint64_t i = offset / bs; i * bs < end; ++i) {
     uint64_t from = std::max<uint64_t>(offset, i * bs);
     uint64_t to = std::min<uint64_t>(end, (i + 1) * bs);
-    DFS_ASSIGN_OR_RETURN(std::string* block, Block(i, from == i * bs && to == (i + 1) * bs));
+    DFS_ASSIGN_OR_RETURN(std::string * block, Block(i, from == i * bs && to == (i + 1) * bs));
     memcpy(block->data() + (from - i * bs), bytes + (from - offset), to - from);
   }
   size_ = std::max(size_, end);
@@ -65,7 +67,7 @@ Status PatchWriter::Truncate(uint64_t size) {
     // Bytes past the new end are gone, also from blocks not yet written.
     blocks_.erase(blocks_.lower_bound((size + bs - 1) / bs), blocks_.end());
     if (size % bs) {
-      DFS_ASSIGN_OR_RETURN(std::string* block, Block(size / bs));
+      DFS_ASSIGN_OR_RETURN(std::string * block, Block(size / bs));
       memset(block->data() + size % bs, 0, bs - size % bs);
     }
     valid_ = std::min(valid_, size);
@@ -84,33 +86,12 @@ Status PatchWriter::Flush() {
   const uint32_t bs = attr_.block_size;
   const uint32_t n = attr_.stripe_width;
   const uint64_t version = MakeVersion(attr_.generation, ++seq_);
-  std::vector<std::unique_ptr<Batch>> by_server(n);
+  StripeBatcher batcher(proto::Op::kWriteBlocks, n);
   for (const auto& [index, block] : blocks_) {
     uint32_t len = BlockLength(size_, bs, index);
-    if (len == 0) continue;
-    BlockRecord rec;
-    rec.index = index;
-    rec.version = version;
-    rec.length = len;
-    rec.crc = Crc32c(block.data(), len);
-    ReplicaPair pair = PlaceBlock(attr_.placement_seed, n, index);
-    for (uint32_t s : {pair.first, pair.second}) {
-      auto& b = by_server[s];
-      if (!b) {
-        b = std::make_unique<Batch>();
-        b->op = proto::Op::kWriteBlocks;
-        b->req = {attr_.fid, attr_.placement_seed, n, bs, s};
-        b->retry_while_down = true;
-      }
-      b->records.push_back(rec);
-      b->data.append(block.data(), len);
-    }
+    if (len > 0) batcher.AddBlock(attr_, index, version, block.data(), len);
   }
-  std::vector<Batch*> list;
-  for (auto& b : by_server) {
-    if (b) list.push_back(b.get());
-  }
-  DFS_RETURN_IF_ERROR(data_->RunWrites(list));
+  DFS_RETURN_IF_ERROR(data_->RunWrites(batcher.List()));
   proto::CommitReq req;
   req.fid = attr_.fid;
   req.generation = attr_.generation;

@@ -1,9 +1,7 @@
 #include "core/client/small_file_writer.h"
 
-#include <memory>
-
-#include "core/common/checksum.h"
 #include "core/client/file_writer.h"
+#include "core/client/stripe_batcher.h"
 #include "core/common/placement.h"
 
 namespace dfs::client {
@@ -47,7 +45,7 @@ Status SmallFileWriter::Finish() {
     return failed;
   }
 
-  std::vector<std::unique_ptr<Batch>> by_server(data_->size());
+  StripeBatcher batcher(proto::Op::kWriteFiles, data_->size());
   for (size_t k = 0; k < group.size(); ++k) {
     const proto::Attr& a = created.files[k];
     if (a.stripe_width > data_->size()) {
@@ -57,34 +55,10 @@ Status SmallFileWriter::Finish() {
     const uint64_t version = MakeVersion(a.generation, 0);
     for (size_t off = 0; off < bytes.size(); off += a.block_size) {
       uint32_t len = static_cast<uint32_t>(std::min<size_t>(a.block_size, bytes.size() - off));
-      BlockRecord rec;
-      rec.index = off / a.block_size;
-      rec.version = version;
-      rec.length = len;
-      rec.crc = Crc32c(bytes.data() + off, len);
-      ReplicaPair pair = PlaceBlock(a.placement_seed, a.stripe_width, rec.index);
-      for (uint32_t s : {pair.first, pair.second}) {
-        auto& b = by_server[s];
-        if (!b) {
-          b = std::make_unique<Batch>();
-          b->op = proto::Op::kWriteFiles;
-          b->req.server = s;
-          b->retry_while_down = true;
-        }
-        if (b->files.empty() || b->files.back().fid != a.fid) {
-          b->files.push_back({a.fid, a.placement_seed, a.stripe_width, a.block_size, 0});
-        }
-        ++b->files.back().count;
-        b->records.push_back(rec);
-        b->data.append(bytes.data() + off, len);
-      }
+      batcher.AddBlock(a, off / a.block_size, version, bytes.data() + off, len);
     }
   }
-  std::vector<Batch*> list;
-  for (auto& b : by_server) {
-    if (b) list.push_back(b.get());
-  }
-  if (Status st = data_->RunWrites(list); !st.ok()) {
+  if (Status st = data_->RunWrites(batcher.List()); !st.ok()) {
     Abandon(staged);
     return st;
   }
