@@ -173,7 +173,9 @@ Status FileReader::NoGoodCopy(const Window& w, uint64_t j) const {
     std::string what = !r ? b.status.message()
                        : r->state != static_cast<uint32_t>(BlockState::kOk)
                            ? BlockStateName(static_cast<BlockState>(r->state))
-                           : "stale (older than a truncate)";
+                       : VersionGeneration(r->version) < attr_.truncate_generation
+                           ? "stale (older than a truncate)"
+                           : "verified there, but its bytes were damaged on the way";
     return "server " + std::to_string(s) + " (" + data_->endpoint(s) + "): " + what;
   };
   return DataLoss(path_ + ": block " + std::to_string(index) + " (bytes " + std::to_string(index * bs) + "-" +

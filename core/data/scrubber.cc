@@ -12,7 +12,8 @@
 namespace dfs::data {
 namespace {
 
-constexpr uint64_t kChunkBytes = 1 << 20;  // read per step, under the store lock
+constexpr uint64_t kChunkBytes = 1 << 20;      // read per step, under the store lock
+constexpr uint64_t kFileCostBytes = 64 << 10;  // what a file's meta calls and opens count as
 
 double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -116,6 +117,9 @@ bool Scrubber::Pass() {
 }
 
 bool Scrubber::ScrubFile(uint64_t fid) {
+  // Each file costs meta calls and opens besides its bytes: clients first
+  // here too, and a small file counts as kFileCostBytes of the budget.
+  Throttle(kFileCostBytes);
   uint64_t next_fid = 0;
   auto file = neighbours_->File(fid, &next_fid);
   if (!file.ok()) {
