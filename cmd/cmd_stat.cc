@@ -73,9 +73,9 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
           out += ", \"blocks\": [";
           for (size_t i = 0; i < blocks.size(); ++i) {
             const auto& b = blocks[i];
-            out += std::string(i ? "," : "") + "\n  {\"index\": " + std::to_string(b.index) + ", \"offset\": " +
-                   std::to_string(b.index * a.block_size) + ", \"length\": " +
-                   std::to_string(BlockLength(a.size, a.block_size, b.index)) + ", \"servers\": [" +
+            out += std::string(i ? "," : "") + "\n  {\"index\": " + std::to_string(b.index) +
+                   ", \"offset\": " + std::to_string(b.index * a.block_size) +
+                   ", \"length\": " + std::to_string(BlockLength(a.size, a.block_size, b.index)) + ", \"servers\": [" +
                    std::to_string(b.replicas[0].server) + ", " + std::to_string(b.replicas[1].server) +
                    "], \"replicas\": [";
             for (int h = 0; h < 2; ++h) {
@@ -83,8 +83,9 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
               char crc[16];
               snprintf(crc, sizeof crc, "%08x", r.record.crc);
               out += std::string(h ? ", " : "") + "{\"server\": " + std::to_string(r.server) + ", \"state\": \"" +
-                     ReplicaState(r) + "\", \"crc32c\": \"" + crc + "\", \"version\": " +
-                     std::to_string(r.record.version) + ", \"length\": " + std::to_string(r.record.length) + "}";
+                     ReplicaState(r) + "\", \"crc32c\": \"" + crc +
+                     "\", \"version\": " + std::to_string(r.record.version) +
+                     ", \"length\": " + std::to_string(r.record.length) + "}";
             }
             out += "]}";
           }
@@ -98,8 +99,12 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
              static_cast<unsigned long long>(a.fid), a.mode, a.uid, a.gid, FormatTime(a.mtime_ns).c_str());
       if (client::IsSymlink(a)) printf("  target: %s\n", a.target.c_str());
       if (file) {
-        printf("  allocated: %llu (%llu blocks hold data; the rest are holes, which read as zeros)\n",
-               static_cast<unsigned long long>(AllocatedBytes(a)), static_cast<unsigned long long>(a.data_blocks));
+        const uint64_t holes =
+            BlockCount(a.size, a.block_size) - std::min(a.data_blocks, BlockCount(a.size, a.block_size));
+        printf("  allocated: %llu (%llu %s data", static_cast<unsigned long long>(AllocatedBytes(a)),
+               static_cast<unsigned long long>(a.data_blocks), a.data_blocks == 1 ? "block holds" : "blocks hold");
+        if (holes) printf("; %llu are holes, which read as zeros", static_cast<unsigned long long>(holes));
+        printf(")\n");
         printf("  block size: %u\n  blocks: %llu\n  placement seed: %llu (0x%s)\n  stripe width: %u\n", a.block_size,
                static_cast<unsigned long long>(BlockCount(a.size, a.block_size)),
                static_cast<unsigned long long>(a.placement_seed), SeedHex(a.placement_seed).c_str(), a.stripe_width);
@@ -107,8 +112,8 @@ void RegisterStat(CLI::App& app, Globals& g, Runner& run) {
       if (!blocks.empty()) {
         printf("  %-8s %-12s %-8s %s\n", "block", "bytes", "servers", "replicas (server: state crc32c version)");
         for (const auto& b : blocks) {
-          std::string range = std::to_string(b.index * a.block_size) + "+" +
-                              std::to_string(BlockLength(a.size, a.block_size, b.index));
+          std::string range =
+              std::to_string(b.index * a.block_size) + "+" + std::to_string(BlockLength(a.size, a.block_size, b.index));
           std::string reps;
           for (const auto& r : b.replicas) {
             char buf[96];
