@@ -43,7 +43,8 @@ int Channel::WaitReadable(const std::vector<Channel*>& channels, int timeout_ms)
   for (Channel* c : channels) {
     void* socket = c->PollHandle();
     all_sockets &= socket != nullptr;
-    items.push_back({socket, 0, static_cast<short>(socket ? ZMQ_POLLIN : 0), 0});
+    // A channel that is no socket is left out of the poll: fd -1 is ignored.
+    items.push_back({socket, socket ? 0 : -1, static_cast<short>(socket ? ZMQ_POLLIN : 0), 0});
   }
   // Channels that are no sockets are asked in turn, polling the sockets
   // without waiting, every millisecond until the timeout.
