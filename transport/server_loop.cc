@@ -49,22 +49,21 @@ void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
     for (int budget = 0; budget < 64 && !stop_ && !stop_this_; ++budget) {
       std::vector<zmq::message_t> parts;
       try {
-        auto got =
-            zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+        auto got = zmq::recv_multipart(*socket_, std::back_inserter(parts), zmq::recv_flags::dontwait);
         if (!got) break;
       } catch (const zmq::error_t& e) {
         break;
       }
       // Envelope: [identity][empty][frame0][frame1]...
       if (parts.size() < 3 || parts[1].size() != 0) continue;  // not ours: ignore
-      Message request;
-      request.frames.reserve(parts.size() - 2);
-      for (size_t i = 2; i < parts.size(); ++i) request.frames.emplace_back(parts[i].to_string());
       // A handler that throws (std::bad_alloc, a library's error) costs the
       // client its request, not the server its life: the empty reply makes
       // the client fail at once ("malformed reply") instead of timing out.
       Message reply;
       try {
+        Message request;
+        request.frames.reserve(parts.size() - 2);
+        for (size_t i = 2; i < parts.size(); ++i) request.frames.emplace_back(parts[i].to_string());
         reply = handler(std::move(request));
       } catch (const std::exception& e) {
         fprintf(stderr, "dfs: a request failed: %s\n", e.what());
@@ -72,15 +71,13 @@ void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
       }
       try {
         socket_->send(std::move(parts[0]), zmq::send_flags::sndmore);
-        socket_->send(zmq::message_t(),
-                      reply.frames.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
+        socket_->send(zmq::message_t(), reply.frames.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
         for (size_t i = 0; i < reply.frames.size(); ++i) {
           auto* owned = new std::string(std::move(reply.frames[i]));
           zmq::message_t frame(
-              owned->data(), owned->size(),
-              [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
-          socket_->send(std::move(frame), i + 1 < reply.frames.size() ? zmq::send_flags::sndmore
-                                                                      : zmq::send_flags::none);
+              owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+          socket_->send(std::move(frame),
+                        i + 1 < reply.frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
         }
       } catch (const zmq::error_t&) {
         // The peer went away; nothing to do.
