@@ -75,15 +75,4 @@ std::string PackHeader(Op op, uint64_t id, const Status& status,
 
 transport::Message EncodeError(Op op, uint64_t id, const Status& status) { return Encode(op, id, Empty{}, {}, status); }
 
-const char* OpName(Op op) {
-  switch (op) {
-#define DFS_OP_NAME(name, id, request, reply) \
-  case Op::k##name:                           \
-    return #name;
-    DFS_OPERATIONS(DFS_OP_NAME)
-#undef DFS_OP_NAME
-  }
-  return "unknown";
-}
-
 }  // namespace dfs::proto

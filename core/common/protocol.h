@@ -33,8 +33,6 @@ enum class Op : int {
 #undef DFS_OP_ENUM
 };
 
-// "Lookup", "ReadBlocks", ...; "unknown" for an id not in the table.
-const char* OpName(Op op);
 
 // 4 to 7 are special files (mknod): they exist in the namespace only.
 enum class FileType : int {

@@ -4,45 +4,25 @@
 // checksum, and a block acknowledged after a sync survives.
 #include <catch2/catch.hpp>
 
-#include "core/common/checksum.h"
-#include "core/common/placement.h"
 #include "core/data/block_store.h"
 #include "fault_disk.h"
+#include "test_blocks.h"
 
 using namespace dfs;
 using dfs::data::BlockStore;
 using dfs::data::FileKey;
+using dfs::testing::Blocks;
 using dfs::testing::FaultDisk;
+using dfs::testing::MakeBlocks;
 
 namespace {
 
 const FileKey kKey{7, 12345, 5, 512};
 const std::string kDir = "/data0";
 
-struct Blocks {
-  std::vector<BlockRecord> records;
-  std::string data;
-};
-
-// Server 0's blocks among the first `count` of a file, each filled with a
-// byte that depends on `fill` and the block; with `gaps`, every other stripe
-// only (the batch is then many runs of slots, one write pair each).
+// Server 0's blocks of the first `count` (test_blocks.h).
 Blocks Make(uint64_t count, uint64_t version, char fill, const FileKey& key = kKey, bool gaps = false) {
-  Blocks b;
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!HoldsBlock(key.placement_seed, key.stripe_width, 0, i)) continue;
-    if (gaps && (i / key.stripe_width) % 2 == 1) continue;
-    std::string block(key.block_size, static_cast<char>(fill + i % 7));
-    BlockRecord r;
-    r.index = i;
-    r.version = version;
-    r.length = key.block_size;
-    r.crc = Crc32c(block.data(), block.size());
-    r.flags = kWantData;
-    b.records.push_back(r);
-    b.data += block;
-  }
-  return b;
+  return MakeBlocks(key, 0, count, version, fill, gaps);
 }
 
 std::unique_ptr<BlockStore> OpenStore(FaultDisk* disk, double trash_grace_s = 3600) {

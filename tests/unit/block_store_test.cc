@@ -5,48 +5,23 @@
 #include <atomic>
 #include <thread>
 
-#include "core/common/checksum.h"
 #include "core/common/placement.h"
 #include "core/data/block_store.h"
 #include "temp_dir.h"
+#include "test_blocks.h"
 
 using namespace dfs;
 using dfs::data::BlockStore;
 using dfs::data::FileKey;
-
-namespace {
-
-// Blocks of a 5-server file held by server 0, with data.
-struct Batch {
-  std::vector<BlockRecord> records;
-  std::string data;
-};
-
-Batch Blocks(const FileKey& key, uint32_t server, uint64_t count, uint64_t version, char fill) {
-  Batch b;
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!HoldsBlock(key.placement_seed, key.stripe_width, server, i)) continue;
-    std::string block(key.block_size, static_cast<char>(fill + i % 7));
-    BlockRecord r;
-    r.index = i;
-    r.version = version;
-    r.length = key.block_size;
-    r.crc = Crc32c(block.data(), block.size());
-    r.flags = kWantData;
-    b.records.push_back(r);
-    b.data += block;
-  }
-  return b;
-}
-
-}  // namespace
+using dfs::testing::Blocks;
+using dfs::testing::MakeBlocks;
 
 TEST_CASE("blocks written are read back verified", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
   FileKey key{7, 12345, 5, 512};
-  Batch b = Blocks(key, 0, 100, MakeVersion(1, 0), 'a');
+  Blocks b = MakeBlocks(key, 0, 100, MakeVersion(1, 0), 'a');
   REQUIRE((*store)->Write(key, b.records, b.data).ok());
   std::vector<BlockRecord> req = b.records;
   std::string data;
@@ -64,7 +39,7 @@ TEST_CASE("blocks written are read back verified", "[unit]") {
     CHECK(on_disk < b.data.size() * 1.05);
   }
   SECTION("an older version never replaces a newer one") {
-    Batch old = Blocks(key, 0, 100, MakeVersion(0, 5), 'z');
+    Blocks old = MakeBlocks(key, 0, 100, MakeVersion(0, 5), 'z');
     REQUIRE((*store)->Write(key, old.records, old.data).ok());
     std::string again;
     std::vector<BlockRecord> r2 = b.records;
@@ -91,7 +66,7 @@ TEST_CASE("a block that arrives with a bad checksum is refused", "[unit]") {
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
   FileKey key{7, 12345, 5, 512};
-  Batch b = Blocks(key, 0, 10, MakeVersion(1, 0), 'a');
+  Blocks b = MakeBlocks(key, 0, 10, MakeVersion(1, 0), 'a');
   b.data[3] ^= 1;
   CHECK((*store)->Write(key, b.records, b.data).code() == Code::kDataLoss);
 }
@@ -101,7 +76,7 @@ TEST_CASE("a block for another server is refused", "[unit]") {
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
   FileKey key{7, 12345, 5, 512};
-  Batch b = Blocks(key, 1, 10, MakeVersion(1, 0), 'a');
+  Blocks b = MakeBlocks(key, 1, 10, MakeVersion(1, 0), 'a');
   bool foreign = false;
   for (auto& r : b.records) foreign |= !HoldsBlock(key.placement_seed, 5, 0, r.index);
   REQUIRE(foreign);
@@ -133,7 +108,7 @@ TEST_CASE("deleted files go to the trash", "[unit]") {
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
   FileKey key{7, 12345, 5, 512};
-  Batch b = Blocks(key, 0, 10, MakeVersion(1, 0), 'a');
+  Blocks b = MakeBlocks(key, 0, 10, MakeVersion(1, 0), 'a');
   REQUIRE((*store)->Write(key, b.records, b.data).ok());
   REQUIRE((*store)->Delete(7).ok());
   struct stat st;
@@ -156,7 +131,7 @@ TEST_CASE("the block store locks itself: threads writing, reading, listing and d
       for (int round = 0; round < 150; ++round) {
         // More files than the store keeps open: opens and closes race too.
         FileKey key{static_cast<uint64_t>(1 + t * 1000 + round % 40), 3, 5, 512};
-        Batch b = Blocks(key, 0, 20, 1 + round, static_cast<char>('a' + t));
+        Blocks b = MakeBlocks(key, 0, 20, 1 + round, static_cast<char>('a' + t));
         if (!s.Write(key, b.records, b.data).ok()) ++failures;
         std::vector<BlockRecord> got = b.records;
         std::string data;

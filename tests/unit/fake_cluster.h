@@ -39,7 +39,6 @@ class FakeCluster {
   std::unique_ptr<client::FileSystem> Connect() { return Connect(Options()); }
 
   data::BlockStore& store(uint32_t server) { return *stores_[server]; }
-  meta::MetaStore& meta_store() { return *meta_store_; }
   // What clients reported (waits, resumes, repairs), in order.
   std::vector<std::string> notices();
 

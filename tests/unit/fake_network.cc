@@ -11,16 +11,14 @@ using Clock = std::chrono::steady_clock;
 
 class FakeChannel final : public transport::Channel {
  public:
-  FakeChannel(FakeNetwork* network, const std::string& endpoint,
-              const transport::ChannelOptions& options)
+  FakeChannel(FakeNetwork* network, const std::string& endpoint, const transport::ChannelOptions& options)
       : Channel(endpoint, options), network_(network) {}
 
   int in_flight() const override { return static_cast<int>(pending_.size()); }
 
   Status Send(transport::Message request) override {
     auto server = network_->Find(endpoint_);
-    if (!server || network_->IsCut(endpoint_))
-      return Unavailable("connection refused by " + endpoint_);
+    if (!server || network_->IsCut(endpoint_)) return Unavailable("connection refused by " + endpoint_);
     Pending p;
     auto now = Clock::now();
     std::lock_guard<std::mutex> lock(server->serving);
@@ -28,8 +26,6 @@ class FakeChannel final : public transport::Channel {
       --server->drop_requests;
       p.ready = now + std::chrono::milliseconds(network_->reply_timeout_ms);
     } else {
-      auto header = proto::DecodeHeader(request);
-      if (header.ok()) ++server->served[static_cast<int>(header->op)];
       transport::Message reply = server->handler(std::move(request));
       if (server->drop_replies > 0) {
         --server->drop_replies;
@@ -58,8 +54,7 @@ class FakeChannel final : public transport::Channel {
 
  private:
   bool ReplyReady() override {
-    return !pending_.empty() &&
-           (Clock::now() >= pending_.front().ready || network_->IsCut(endpoint_));
+    return !pending_.empty() && (Clock::now() >= pending_.front().ready || network_->IsCut(endpoint_));
   }
 
   struct Pending {
@@ -112,13 +107,6 @@ void FakeNetwork::Delay(const std::string& endpoint, int ms) {
   auto server = Find(endpoint);
   std::lock_guard<std::mutex> lock(server->serving);
   server->delay_ms = ms;
-}
-
-int FakeNetwork::Served(const std::string& endpoint, proto::Op op) const {
-  auto server = Find(endpoint);
-  std::lock_guard<std::mutex> lock(server->serving);
-  auto it = server->served.find(static_cast<int>(op));
-  return it == server->served.end() ? 0 : it->second;
 }
 
 transport::Connector FakeNetwork::connector() {

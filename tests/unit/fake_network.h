@@ -10,12 +10,12 @@
 // Thread-safety: everything may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "core/common/protocol.h"
 #include "transport/channel.h"
 
 namespace dfs::testing {
@@ -39,9 +39,6 @@ class FakeNetwork {
   void DropReplies(const std::string& endpoint, int count);
   // Replies from `endpoint` arrive `ms` late.
   void Delay(const std::string& endpoint, int ms);
-  // Requests of `op` the server at `endpoint` has handled.
-  int Served(const std::string& endpoint, proto::Op op) const;
-
   transport::Connector connector();
 
   struct Server {
@@ -50,8 +47,7 @@ class FakeNetwork {
     int drop_requests = 0;
     int drop_replies = 0;
     int delay_ms = 0;
-    std::map<int, int> served;  // by op
-    std::mutex serving;         // one request at a time
+    std::mutex serving;  // one request at a time
   };
   std::shared_ptr<Server> Find(const std::string& endpoint) const;
   bool IsCut(const std::string& endpoint) const;
