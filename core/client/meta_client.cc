@@ -4,8 +4,9 @@
 
 namespace dfs::client {
 
-MetaClient::MetaClient(const std::string& endpoint, const transport::Connector& connect)
-    : endpoint_(endpoint), channel_(transport::Connect(endpoint, {2000, 15000}, connect)) {}
+MetaClient::MetaClient(const std::string& endpoint, const transport::Connector& connect,
+                       const std::atomic<bool>* cancel)
+    : endpoint_(endpoint), channel_(transport::Connect(endpoint, {2000, 15000, cancel}, connect)) {}
 
 MetaClient::~MetaClient() = default;
 

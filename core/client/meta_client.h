@@ -3,18 +3,21 @@
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
-#include "core/common/protocol.h"
 #include "base/status.h"
+#include "core/common/protocol.h"
 #include "transport/channel.h"
 
 namespace dfs::client {
 
 class MetaClient {
  public:
-  explicit MetaClient(const std::string& endpoint, const transport::Connector& connect = nullptr);
+  // `cancel` set (a server stopping): a wait for a reply gives up soon.
+  explicit MetaClient(const std::string& endpoint, const transport::Connector& connect = nullptr,
+                      const std::atomic<bool>* cancel = nullptr);
   ~MetaClient();
 
   const std::string& endpoint() const { return endpoint_; }

@@ -161,37 +161,30 @@ bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t co
       q.flags = kWantData;
       ask[p.first == index_ ? p.second : p.first].push_back(q);
     }
-    std::vector<uint32_t> asked;
+    std::vector<client::Batch> reads;
     for (uint32_t other = 0; other < n; ++other) {
-      if (ask[other].empty()) continue;
-      if (!neighbours_->SendRead(other, key, ask[other]).ok()) {
-        complete = false;  // not reachable: next round
-        continue;
-      }
-      asked.push_back(other);
+      if (!ask[other].empty()) reads.push_back(Neighbours::ReadBatch(key, other, std::move(ask[other])));
     }
+    if (!neighbours_->Read(&reads).ok()) return false;  // stopping
     // Copies from both neighbours are stored together in block order, so
     // they land in consecutive slots: one write per run, not per block.
     std::vector<std::pair<BlockRecord, const char*>> got;
-    std::vector<Copies> replies;
-    replies.reserve(asked.size());
-    for (uint32_t other : asked) {
-      auto copies = neighbours_->ReceiveRead(other, ask[other].size());
-      if (!copies.ok()) {
-        if (copies.status().code() == Code::kUnavailable) {
+    for (const client::Batch& read : reads) {
+      const uint32_t other = read.req.server;
+      if (!read.status.ok()) {
+        if (read.status.code() == Code::kUnavailable) {
           complete = false;  // not reachable: next round
         } else {
           // It answered, and cannot give these blocks: report, go on.
-          progress_.blocks_lost += ask[other].size();
-          Log("rebuild: %zu blocks of %s (file id %llu) have no good copy to fetch: %s", ask[other].size(),
-              file.name.c_str(), static_cast<unsigned long long>(file.fid), copies.status().message().c_str());
+          progress_.blocks_lost += read.records.size();
+          Log("rebuild: %zu blocks of %s (file id %llu) have no good copy to fetch: %s", read.records.size(),
+              file.name.c_str(), static_cast<unsigned long long>(file.fid), read.status.message().c_str());
         }
         continue;
       }
-      replies.push_back(std::move(*copies));
-      const std::string& data = replies.back().data;
+      const std::string& data = read.reply_data;
       uint64_t off = 0;
-      for (const BlockRecord& theirs : replies.back().records) {
+      for (const BlockRecord& theirs : read.reply_records) {
         if (theirs.state != static_cast<uint32_t>(BlockState::kOk)) {
           ++progress_.blocks_lost;
           Log("rebuild: block %llu of %s (file id %llu) has no good copy: server %u has it %s",

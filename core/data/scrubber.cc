@@ -183,23 +183,25 @@ void Scrubber::Repair(const proto::Attr& a, const FileKey& key, const std::vecto
     q.flags = kWantData;
     ask[p.first == index_ ? p.second : p.first].push_back(q);
   }
-  for (const auto& [other, blocks] : ask) {
-    Status sent = neighbours_->SendRead(other, key, blocks);
-    Result<Copies> copies = sent.ok() ? neighbours_->ReceiveRead(other, blocks.size()) : Result<Copies>(sent);
-    if (!copies.ok()) {
-      progress_.unrepaired += blocks.size();
-      fprintf(stderr, "dfs data %u: scrub: %zu bad blocks of file id %llu not repaired: %s\n", index_, blocks.size(),
-              static_cast<unsigned long long>(a.fid), copies.status().message().c_str());
+  std::vector<client::Batch> reads;
+  for (auto& [other, blocks] : ask) reads.push_back(Neighbours::ReadBatch(key, other, std::move(blocks)));
+  if (!neighbours_->Read(&reads).ok()) return;  // stopping
+  for (const client::Batch& read : reads) {
+    const uint32_t other = read.req.server;
+    if (!read.status.ok()) {
+      progress_.unrepaired += read.records.size();
+      fprintf(stderr, "dfs data %u: scrub: %zu bad blocks of file id %llu not repaired: %s\n", index_,
+              read.records.size(), static_cast<unsigned long long>(a.fid), read.status.message().c_str());
       continue;
     }
     std::vector<BlockRecord> good;
     std::string data;
     uint64_t off = 0;
-    for (const BlockRecord& theirs : copies->records) {
+    for (const BlockRecord& theirs : read.reply_records) {
       bool ok = theirs.state == static_cast<uint32_t>(BlockState::kOk);
-      const char* bytes = copies->data.data() + off;
+      const char* bytes = read.reply_data.data() + off;
       if (ok) off += theirs.length;
-      if (ok && off <= copies->data.size() && VersionGeneration(theirs.version) >= a.truncate_generation &&
+      if (ok && off <= read.reply_data.size() && VersionGeneration(theirs.version) >= a.truncate_generation &&
           Crc32c(bytes, theirs.length) == theirs.crc) {
         BlockRecord w = theirs;
         w.state = 0;
