@@ -1,4 +1,4 @@
-#include "core/common/protocol.h"
+#include "core/common/codec.h"
 
 namespace dfs::proto {
 namespace {
@@ -38,12 +38,10 @@ Result<Header> DecodeHeader(const transport::Message& message) {
     if (const auto* id = Find(root, "id")) h.id = id->as<uint64_t>();
     if (const auto* code = Find(root, "code")) h.code = static_cast<Code>(code->as<int>());
     if (const auto* error = Find(root, "error")) h.error = error->as<std::string>();
-    if (const auto* body = Find(root, "body")) {
-      h.body = *body;
-    } else {
-      h.body = msgpack::object();
-    }
-    h.handle = std::move(handle);
+    auto body = std::make_shared<Body>();
+    if (const auto* b = Find(root, "body")) body->object = *b;
+    body->handle = std::move(handle);
+    h.body = std::move(body);
   } catch (const std::exception& e) {
     return InvalidArgument(std::string("malformed message header: ") + e.what());
   }
@@ -71,6 +69,20 @@ std::string PackHeader(Op op, uint64_t id, const Status& status,
   pk.pack("body");
   body(pk);
   return std::string(buffer.data(), buffer.size());
+}
+
+std::vector<std::string> SplitFieldNames(const char* list) {
+  std::vector<std::string> names;
+  std::string name;
+  for (const char* c = list;; ++c) {
+    if (*c == ',' || *c == '\0') {
+      if (!name.empty()) names.push_back(name);
+      name.clear();
+      if (*c == '\0') return names;
+    } else if (*c != ' ') {
+      name += *c;
+    }
+  }
 }
 
 transport::Message EncodeError(Op op, uint64_t id, const Status& status) { return Encode(op, id, Empty{}, {}, status); }

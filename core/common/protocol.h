@@ -13,12 +13,12 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <msgpack.hpp>
 #include <string>
 #include <vector>
 
-#include "core/common/op_table.h"
 #include "base/status.h"
+#include "core/common/fields.h"
+#include "core/common/op_table.h"
 #include "transport/message.h"
 
 namespace dfs::proto {
@@ -32,7 +32,6 @@ enum class Op : int {
   DFS_OPERATIONS(DFS_OP_ENUM)
 #undef DFS_OP_ENUM
 };
-
 
 // 4 to 7 are special files (mknod): they exist in the namespace only.
 enum class FileType : int {
@@ -70,8 +69,8 @@ struct Attr {
   // Blocks that hold data (the extent map's total). Fewer than the size's
   // block count: the file has holes, which read as zeros (GetExtents).
   uint64_t data_blocks = 0;
-  MSGPACK_DEFINE_MAP(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width,
-                     block_size, generation, truncate_generation, atime_ns, target, rdev, data_blocks);
+  DFS_FIELDS(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width, block_size,
+             generation, truncate_generation, atime_ns, target, rdev, data_blocks);
 };
 
 // True when every block up to the size holds data: no extent map needed.
@@ -80,13 +79,7 @@ inline bool Dense(const Attr& a) {
 }
 
 struct Empty {
-  template <typename Packer>
-  void msgpack_pack(Packer& pk) const {
-    pk.pack_map(0);
-  }
-  void msgpack_unpack(const msgpack::object& o) {
-    if (o.type != msgpack::type::MAP && o.type != msgpack::type::NIL) throw msgpack::type_error();
-  }
+  DFS_FIELDS();
 };
 
 struct GetMapRsp {
@@ -94,12 +87,12 @@ struct GetMapRsp {
   std::vector<std::string> servers;  // endpoint of data server i at position i
   uint32_t block_size = 0;           // default for new files
   uint32_t lease_ms = 0;             // a write lease lasts this long unless renewed
-  MSGPACK_DEFINE_MAP(cluster_id, servers, block_size, lease_ms);
+  DFS_FIELDS(cluster_id, servers, block_size, lease_ms);
 };
 
 struct PathReq {
   std::string path;
-  MSGPACK_DEFINE_MAP(path);
+  DFS_FIELDS(path);
 };
 
 // Creates a file, or truncates an existing one to 0 (a new write generation),
@@ -116,7 +109,7 @@ struct CreateReq {
   bool replace = false;
   uint64_t holder_id = 0;   // who writes: a random id per client; 0 takes no lease
   std::string holder_name;  // "host pid N", for the busy message others get
-  MSGPACK_DEFINE_MAP(path, block_size, mode, exclusive, uid, gid, replace, holder_id, holder_name);
+  DFS_FIELDS(path, block_size, mode, exclusive, uid, gid, replace, holder_id, holder_name);
 };
 
 // Opens an existing file for writes in place: a new write generation and
@@ -125,20 +118,20 @@ struct OpenWriteReq {
   std::string path;
   uint64_t holder_id = 0;
   std::string holder_name;
-  MSGPACK_DEFINE_MAP(path, holder_id, holder_name);
+  DFS_FIELDS(path, holder_id, holder_name);
 };
 
 // Many small files at once: one transaction, one round trip.
 struct CreateManyReq {
   std::vector<CreateReq> files;
-  MSGPACK_DEFINE_MAP(files);
+  DFS_FIELDS(files);
 };
 
 struct CreateManyRsp {
   std::vector<Attr> files;          // fid 0 where that file failed
   std::vector<int> codes;           // per file: Code
   std::vector<std::string> errors;  // per file: message
-  MSGPACK_DEFINE_MAP(files, codes, errors);
+  DFS_FIELDS(files, codes, errors);
 };
 
 struct MkdirReq {
@@ -147,7 +140,7 @@ struct MkdirReq {
   uint32_t mode = 0755;
   uint32_t uid = 0;
   uint32_t gid = 0;
-  MSGPACK_DEFINE_MAP(path, parents, mode, uid, gid);
+  DFS_FIELDS(path, parents, mode, uid, gid);
 };
 
 // chmod, chown, utimens: only the fields named in `set` change; ctime moves.
@@ -160,7 +153,7 @@ struct SetAttrReq {
   uint32_t gid = 0;
   int64_t atime_ns = 0;
   int64_t mtime_ns = 0;
-  MSGPACK_DEFINE_MAP(path, set, mode, uid, gid, atime_ns, mtime_ns);
+  DFS_FIELDS(path, set, mode, uid, gid, atime_ns, mtime_ns);
 };
 
 struct SymlinkReq {
@@ -168,7 +161,7 @@ struct SymlinkReq {
   std::string target;  // what it points to, stored as given
   uint32_t uid = 0;
   uint32_t gid = 0;
-  MSGPACK_DEFINE_MAP(path, target, uid, gid);
+  DFS_FIELDS(path, target, uid, gid);
 };
 
 // A special file (FIFO, device, socket): type is a FileType from 4 to 7.
@@ -179,7 +172,7 @@ struct MknodReq {
   uint64_t rdev = 0;
   uint32_t uid = 0;
   uint32_t gid = 0;
-  MSGPACK_DEFINE_MAP(path, type, mode, rdev, uid, gid);
+  DFS_FIELDS(path, type, mode, rdev, uid, gid);
 };
 
 // Extended attributes. SetXattr flags: 1 create only, 2 replace only (as
@@ -190,32 +183,32 @@ struct XattrReq {
   std::string name;
   std::string value;  // msgpack bin
   uint32_t flags = 0;
-  MSGPACK_DEFINE_MAP(path, name, value, flags);
+  DFS_FIELDS(path, name, value, flags);
 };
 
 struct XattrRsp {
   std::string value;
   std::vector<std::string> names;  // ListXattr
-  MSGPACK_DEFINE_MAP(value, names);
+  DFS_FIELDS(value, names);
 };
 
 struct ReaddirReq {
   std::string path;
   std::string after;  // page cursor: names greater than this
   uint32_t limit = 1000;
-  MSGPACK_DEFINE_MAP(path, after, limit);
+  DFS_FIELDS(path, after, limit);
 };
 
 struct ReaddirRsp {
   std::vector<Attr> entries;
   bool more = false;
-  MSGPACK_DEFINE_MAP(entries, more);
+  DFS_FIELDS(entries, more);
 };
 
 struct RenameReq {
   std::string src;
   std::string dst;
-  MSGPACK_DEFINE_MAP(src, dst);
+  DFS_FIELDS(src, dst);
 };
 using LinkReq = RenameReq;  // {src, dst}: dst becomes a second name of src
 
@@ -235,18 +228,18 @@ struct CommitReq {
   uint64_t cut_size = 0;
   bool publish = false;
   uint64_t holder_id = 0;
-  MSGPACK_DEFINE_MAP(fid, generation, size, ranges, cut, cut_size, publish, holder_id);
+  DFS_FIELDS(fid, generation, size, ranges, cut, cut_size, publish, holder_id);
 };
 
 struct CommitRsp {
   Attr file;
   Attr replaced;  // a file that lost its last name to a publish (fid 0: none): its blocks may go
-  MSGPACK_DEFINE_MAP(file, replaced);
+  DFS_FIELDS(file, replaced);
 };
 
 struct CommitManyReq {
   std::vector<CommitReq> files;
-  MSGPACK_DEFINE_MAP(files);
+  DFS_FIELDS(files);
 };
 
 // Each file commits or fails alone, in one transaction.
@@ -254,7 +247,7 @@ struct CommitManyRsp {
   std::vector<Attr> replaced;       // per file, as CommitRsp::replaced
   std::vector<int> codes;           // per file: Code
   std::vector<std::string> errors;  // per file: message
-  MSGPACK_DEFINE_MAP(replaced, codes, errors);
+  DFS_FIELDS(replaced, codes, errors);
 };
 
 // RenewLeases: the holder is still writing these files. ReleaseLeases: it is
@@ -264,13 +257,13 @@ struct LeaseReq {
   std::string holder_name;
   std::vector<uint64_t> fids;
   bool abandon = false;
-  MSGPACK_DEFINE_MAP(holder_id, holder_name, fids, abandon);
+  DFS_FIELDS(holder_id, holder_name, fids, abandon);
 };
 
 struct LeaseRsp {
   std::vector<uint64_t> lost;  // Renew: leases another client holds now, or of files gone
   std::vector<Attr> deleted;   // Release with abandon: staged files deleted (their blocks may go)
-  MSGPACK_DEFINE_MAP(lost, deleted);
+  DFS_FIELDS(lost, deleted);
 };
 
 // The data ranges of a file from block `first` on: [first, end) pairs of
@@ -279,26 +272,26 @@ struct ExtentsReq {
   uint64_t fid = 0;
   uint64_t first = 0;
   uint32_t limit = 4096;
-  MSGPACK_DEFINE_MAP(fid, first, limit);
+  DFS_FIELDS(fid, first, limit);
 };
 
 struct ExtentsRsp {
   std::vector<uint64_t> ranges;  // first, end, first, end, ...
   bool more = false;
-  MSGPACK_DEFINE_MAP(ranges, more);
+  DFS_FIELDS(ranges, more);
 };
 
 struct ListFilesReq {
   uint64_t after_fid = 0;
   uint32_t limit = 1000;
-  MSGPACK_DEFINE_MAP(after_fid, limit);
+  DFS_FIELDS(after_fid, limit);
 };
 
 struct ListFilesRsp {
   std::vector<Attr> files;  // name holds the full path
   bool more = false;
   uint64_t next_fid = 0;  // every file id below this was handed out already
-  MSGPACK_DEFINE_MAP(files, more, next_fid);
+  DFS_FIELDS(files, more, next_fid);
 };
 
 // Identifies one file's blocks on one data server.
@@ -308,7 +301,7 @@ struct BlockBatchReq {
   uint32_t stripe_width = 0;
   uint32_t block_size = 0;
   uint32_t server = 0;  // the index the client believes it is talking to
-  MSGPACK_DEFINE_MAP(fid, placement_seed, stripe_width, block_size, server);
+  DFS_FIELDS(fid, placement_seed, stripe_width, block_size, server);
 };
 
 // One file's share of a WriteFiles batch: the next `count` records.
@@ -318,14 +311,14 @@ struct FileRun {
   uint32_t stripe_width = 0;
   uint32_t block_size = 0;
   uint32_t count = 0;
-  MSGPACK_DEFINE_MAP(fid, placement_seed, stripe_width, block_size, count);
+  DFS_FIELDS(fid, placement_seed, stripe_width, block_size, count);
 };
 
 // Blocks of many small files for one server in one message.
 struct WriteFilesReq {
   uint32_t server = 0;
   std::vector<FileRun> files;
-  MSGPACK_DEFINE_MAP(server, files);
+  DFS_FIELDS(server, files);
 };
 
 // The corruption simulator: change `length` stored bytes at `offset` of
@@ -335,7 +328,7 @@ struct CorruptReq {
   uint64_t block = 0;
   uint32_t offset = 0;
   uint32_t length = 1;
-  MSGPACK_DEFINE_MAP(file, block, offset, length);
+  DFS_FIELDS(file, block, offset, length);
 };
 
 struct CorruptRsp {
@@ -343,14 +336,14 @@ struct CorruptRsp {
   uint32_t offset = 0;
   std::string old_bytes;
   std::string new_bytes;
-  MSGPACK_DEFINE_MAP(block, offset, old_bytes, new_bytes);
+  DFS_FIELDS(block, offset, old_bytes, new_bytes);
 };
 
 // File ids a data server stores blocks of, with their bytes on disk.
 struct ListStoredRsp {
   std::vector<uint64_t> fids;
   std::vector<uint64_t> bytes;
-  MSGPACK_DEFINE_MAP(fids, bytes);
+  DFS_FIELDS(fids, bytes);
 };
 
 // Files deleted from the namespace, in the order they went, after position
@@ -358,7 +351,7 @@ struct ListStoredRsp {
 struct ListDeletedReq {
   uint64_t after = 0;
   uint32_t limit = 10000;
-  MSGPACK_DEFINE_MAP(after, limit);
+  DFS_FIELDS(after, limit);
 };
 
 struct ListDeletedRsp {
@@ -366,12 +359,12 @@ struct ListDeletedRsp {
   std::vector<uint64_t> fids;
   uint64_t next = 0;  // the position to ask from next time
   bool more = false;
-  MSGPACK_DEFINE_MAP(cluster_id, fids, next, more);
+  DFS_FIELDS(cluster_id, fids, next, more);
 };
 
 struct FileReq {
   uint64_t fid = 0;
-  MSGPACK_DEFINE_MAP(fid);
+  DFS_FIELDS(fid);
 };
 
 struct ServerStatRsp {
@@ -399,10 +392,13 @@ struct ServerStatRsp {
   uint64_t scrub_unrepaired = 0;  // no good copy anywhere
   uint64_t reclaimed_files = 0;   // orphan files moved to the trash since start
   uint64_t rebuild_lost = 0;      // blocks the rebuild found no good copy of
-  MSGPACK_DEFINE_MAP(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks,
-                     rebuild_bytes, flushes, live_bytes, trash_bytes, trash_files, reserve_bytes, scrub_last_pass_ns,
-                     scrub_pass_blocks, scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files, rebuild_lost);
+  DFS_FIELDS(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks, rebuild_bytes,
+             flushes, live_bytes, trash_bytes, trash_files, reserve_bytes, scrub_last_pass_ns, scrub_pass_blocks,
+             scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files, rebuild_lost);
 };
+
+// The undecoded body of a message (codec.h).
+struct Body;
 
 // A decoded frame 0. Keeps the unpacked buffer alive for `body`.
 struct Header {
@@ -411,26 +407,13 @@ struct Header {
   uint64_t id = 0;
   Code code = Code::kOk;
   std::string error;
-  msgpack::object body;
-  std::shared_ptr<msgpack::object_handle> handle;
+  std::shared_ptr<const Body> body;
 };
 
 // Decodes frame 0 with bounded msgpack limits; never throws.
 Result<Header> DecodeHeader(const transport::Message& message);
 
-std::string PackHeader(Op op, uint64_t id, const Status& status,
-                       const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& body);
-
-template <typename Body>
-transport::Message Encode(Op op, uint64_t id, const Body& body, std::vector<std::string> payload = {},
-                          const Status& status = Status::Ok()) {
-  transport::Message m;
-  m.frames.reserve(1 + payload.size());
-  m.frames.push_back(PackHeader(op, id, status, [&](msgpack::packer<msgpack::sbuffer>& pk) { pk.pack(body); }));
-  for (auto& p : payload) m.frames.push_back(std::move(p));
-  return m;
-}
-
+// A reply that carries only an error.
 transport::Message EncodeError(Op op, uint64_t id, const Status& status);
 
 // Runs a server's request handler so that no exception escapes it: one
@@ -446,25 +429,6 @@ transport::Message Guarded(const char* server, Handle&& handle) {
   }
 }
 
-template <typename Body>
-Status DecodeBody(const Header& header, Body* out) {
-  try {
-    header.body.convert(*out);
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("malformed message body: ") + e.what());
-  }
-  return Status::Ok();
-}
-
-// Decodes a reply: its status, then its body.
-template <typename Body>
-Status DecodeReply(const transport::Message& reply, Body* out) {
-  auto header = DecodeHeader(reply);
-  if (!header.ok()) return header.status();
-  if (header->code != Code::kOk) return Status(header->code, header->error);
-  return DecodeBody(*header, out);
-}
-
 // What the table (op_table.h) says of each operation.
 template <Op op>
 struct OpSpec;
@@ -477,29 +441,24 @@ struct OpSpec;
 DFS_OPERATIONS(DFS_OP_SPEC)
 #undef DFS_OP_SPEC
 
-// A request of operation `op`: its body must be the table's request type.
+// The typed ends of every operation, instantiated once per operation of the
+// table in op_codec.cc: a body of the wrong type does not compile (or link).
+
+// A request of operation `op`, with `payload` frames after its header.
 template <Op op>
 transport::Message Request(uint64_t id, const typename OpSpec<op>::Request& body,
-                           std::vector<std::string> payload = {}) {
-  return Encode(op, id, body, std::move(payload));
-}
+                           std::vector<std::string> payload = {});
 
-// A reply to `op`: its body must be the table's reply type.
+// A reply to `op`.
 template <Op op>
-transport::Message Reply(uint64_t id, const typename OpSpec<op>::Reply& body, std::vector<std::string> payload = {}) {
-  return Encode(op, id, body, std::move(payload));
-}
+transport::Message Reply(uint64_t id, const typename OpSpec<op>::Reply& body, std::vector<std::string> payload = {});
 
 // Decodes the body of a request the server switched to as `op`.
 template <Op op>
-Status DecodeRequest(const Header& header, typename OpSpec<op>::Request* out) {
-  return DecodeBody(header, out);
-}
+Status DecodeRequest(const Header& header, typename OpSpec<op>::Request* out);
 
 // Decodes a reply to `op`: its status, then the table's reply type.
 template <Op op>
-Status DecodeReplyTo(const transport::Message& reply, typename OpSpec<op>::Reply* out) {
-  return DecodeReply(reply, out);
-}
+Status DecodeReplyTo(const transport::Message& reply, typename OpSpec<op>::Reply* out);
 
 }  // namespace dfs::proto

@@ -1,9 +1,9 @@
 // Bad input gets a clear one-line error and a non-zero exit, and loses nothing.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 
 #include "cluster_fixture.h"
+#include "core/common/codec.h"
 #include "core/common/protocol.h"
 #include "transport/zmq_channel.h"
 
@@ -76,9 +76,10 @@ TEST_CASE("a data directory of another cluster is refused", "[integration]") {
   Cluster b(2);
   a.StopData(0);
   // Server 0 of cluster b started on cluster a's directory for server 0.
-  auto r = dfs::testing::Run({dfs::testing::DfsBinary(), "--meta", b.meta_endpoint(), "data", "--index", "0", "--dir",
-                              a.dir() + "/data0", "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
-                             "", 20);
+  auto r = dfs::testing::Run(
+      {dfs::testing::DfsBinary(), "--meta", b.meta_endpoint(), "data", "--index", "0", "--dir", a.dir() + "/data0",
+       "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
+      "", 20);
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Catch::Contains("refusing"));
 }

@@ -8,6 +8,7 @@
 #include <new>
 #include <thread>
 
+#include "core/common/codec.h"
 #include "core/common/protocol.h"
 #include "transport/server_loop.h"
 #include "transport/zmq_channel.h"
@@ -38,8 +39,7 @@ TEST_CASE("using the value of a failed Result aborts, naming the error") {
 }
 
 TEST_CASE("a handler that throws becomes an error reply naming the server") {
-  transport::Message reply =
-      proto::Guarded("data server", []() -> transport::Message { throw std::bad_alloc(); });
+  transport::Message reply = proto::Guarded("data server", []() -> transport::Message { throw std::bad_alloc(); });
   proto::Empty body;
   Status st = proto::DecodeReply(reply, &body);
   CHECK(st.code() == Code::kInternal);
@@ -65,8 +65,7 @@ TEST_CASE("the server loop survives a handler that throws and keeps serving") {
   auto start = std::chrono::steady_clock::now();
   auto failed = channel.Call(transport::Message{{"boom"}});
   CHECK_FALSE(failed.ok());
-  CHECK(std::chrono::steady_clock::now() - start <
-        std::chrono::milliseconds(1500));  // not the reply timeout
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));  // not the reply timeout
   auto echoed = channel.Call(transport::Message{{"hello"}});
   REQUIRE(echoed.ok());
   CHECK(echoed->frames == std::vector<std::string>{"hello"});

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 
 #include "core/common/block_records.h"
+#include "core/common/codec.h"
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
 #include "core/meta/meta_service.h"
@@ -40,10 +40,10 @@ TEST_CASE("malformed headers are errors, not crashes", "[unit]") {
     return proto::DecodeHeader(m).status().code();
   };
   CHECK(bad("") == Code::kInvalidArgument);
-  CHECK(bad("\xc1") == Code::kInvalidArgument);                  // never-used msgpack byte
-  CHECK(bad("\x93\x01\x02\x03") == Code::kInvalidArgument);      // an array, not a map
-  CHECK(bad("\xdd\xff\xff\xff\xff") == Code::kInvalidArgument);  // array of 4G elements in 5 bytes
-  CHECK(bad("\xdf\x7f\xff\xff\xff") == Code::kInvalidArgument);  // map of 2G entries
+  CHECK(bad("\xc1") == Code::kInvalidArgument);                        // never-used msgpack byte
+  CHECK(bad("\x93\x01\x02\x03") == Code::kInvalidArgument);            // an array, not a map
+  CHECK(bad("\xdd\xff\xff\xff\xff") == Code::kInvalidArgument);        // array of 4G elements in 5 bytes
+  CHECK(bad("\xdf\x7f\xff\xff\xff") == Code::kInvalidArgument);        // map of 2G entries
   CHECK(bad("\x82\xa1v\x01\xa2op\xa3xyz") == Code::kInvalidArgument);  // op of the wrong type
   CHECK(bad("\x82\xa1v\x09\xa2op\x01") == Code::kInvalidArgument);     // unknown protocol version
   transport::Message none;
