@@ -35,7 +35,7 @@ DataClient::DataClient(std::vector<std::string> endpoints, const ClientOptions& 
   for (uint32_t i = 0; i < endpoints.size(); ++i) {
     auto s = std::make_unique<Server>();
     s->index = i;
-    s->channel = transport::Connect(endpoints[i], {1000, 30000, options.cancel}, options.connect);
+    s->channel = transport::Connect(endpoints[i], {1000, 30000}, options.connect);
     servers_.push_back(std::move(s));
   }
 }

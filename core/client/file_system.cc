@@ -33,8 +33,8 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& opt
   fs->meta_ = std::make_unique<MetaClient>(options.meta, options.connect);
   DFS_RETURN_IF_ERROR(fs->meta_->Call<proto::Op::kGetMap>(proto::Empty{}, &fs->map_));
   fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
-  fs->leases_ = std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms,
-                                              options.connect);
+  fs->leases_ =
+      std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms, options.connect);
   return fs;
 }
 
@@ -336,7 +336,8 @@ Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server,
                            std::to_string(data_->size()) + ")");
   }
   proto::CorruptReq req;
-  req.file = {attr.fid, attr.placement_seed, attr.stripe_width, attr.block_size, server};
+  req.file = attr.layout();
+  req.server = server;
   req.block = block;
   req.offset = offset;
   req.length = length;

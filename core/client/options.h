@@ -30,7 +30,8 @@ struct ClientOptions {
   // Where waits, resumes and repairs are reported (the CLI prints to stderr).
   std::function<void(const std::string&)> notice;
   // Set (by a signal handler, say) to make block transfers stop with
-  // Cancelled; null: never.
+  // Cancelled; null: never. Simple calls (the cleanup after an interrupt:
+  // deleting a copy's blocks) still run.
   const std::atomic<bool>* cancel = nullptr;
   // How to reach a server; null: ZeroMQ. Tests put a fake network here.
   transport::Connector connect;

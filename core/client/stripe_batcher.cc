@@ -13,12 +13,12 @@ Batch* StripeBatcher::For(const proto::Attr& file, uint32_t server) {
     batches_.push_back(std::make_unique<Batch>());
     b = batches_.back().get();
     b->op = op_;
-    b->req = {file.fid, file.placement_seed, file.stripe_width, file.block_size, server};
+    b->req = {file.layout(), server};
     b->retry_while_down = retry_while_down_;
     if (reserve_) b->data.reserve(reserve_);
   }
-  if (op_ == proto::Op::kWriteFiles && (b->files.empty() || b->files.back().fid != file.fid)) {
-    b->files.push_back({file.fid, file.placement_seed, file.stripe_width, file.block_size, 0});
+  if (op_ == proto::Op::kWriteFiles && (b->files.empty() || b->files.back().file.fid != file.fid)) {
+    b->files.push_back({file.layout(), 0});
   }
   return b;
 }

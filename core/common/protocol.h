@@ -18,13 +18,15 @@
 
 #include "base/status.h"
 #include "core/common/fields.h"
+#include "core/common/file_layout.h"
 #include "core/common/op_table.h"
 #include "transport/message.h"
 
 namespace dfs::proto {
 
 // Version 2: write leases, atomic replace, extent maps (docs/leases.md).
-inline constexpr int kProtocolVersion = 2;
+// Version 3: block batches carry the file layout as one nested map.
+inline constexpr int kProtocolVersion = 3;
 
 // Operation ids are stable and never reused.
 enum class Op : int {
@@ -69,6 +71,8 @@ struct Attr {
   // Blocks that hold data (the extent map's total). Fewer than the size's
   // block count: the file has holes, which read as zeros (GetExtents).
   uint64_t data_blocks = 0;
+
+  FileLayout layout() const { return FileLayout{fid, placement_seed, stripe_width, block_size}; }
   DFS_FIELDS(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width, block_size,
              generation, truncate_generation, atime_ns, target, rdev, data_blocks);
 };
@@ -296,22 +300,16 @@ struct ListFilesRsp {
 
 // Identifies one file's blocks on one data server.
 struct BlockBatchReq {
-  uint64_t fid = 0;
-  uint64_t placement_seed = 0;
-  uint32_t stripe_width = 0;
-  uint32_t block_size = 0;
+  FileLayout file;
   uint32_t server = 0;  // the index the client believes it is talking to
-  DFS_FIELDS(fid, placement_seed, stripe_width, block_size, server);
+  DFS_FIELDS(file, server);
 };
 
 // One file's share of a WriteFiles batch: the next `count` records.
 struct FileRun {
-  uint64_t fid = 0;
-  uint64_t placement_seed = 0;
-  uint32_t stripe_width = 0;
-  uint32_t block_size = 0;
+  FileLayout file;
   uint32_t count = 0;
-  DFS_FIELDS(fid, placement_seed, stripe_width, block_size, count);
+  DFS_FIELDS(file, count);
 };
 
 // Blocks of many small files for one server in one message.
@@ -324,11 +322,12 @@ struct WriteFilesReq {
 // The corruption simulator: change `length` stored bytes at `offset` of
 // block `block` without touching its checksum.
 struct CorruptReq {
-  BlockBatchReq file;
+  FileLayout file;
+  uint32_t server = 0;
   uint64_t block = 0;
   uint32_t offset = 0;
   uint32_t length = 1;
-  DFS_FIELDS(file, block, offset, length);
+  DFS_FIELDS(file, server, block, offset, length);
 };
 
 struct CorruptRsp {

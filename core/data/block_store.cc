@@ -50,7 +50,7 @@ std::string BlockStore::FilePath(uint64_t fid, const char* ext) const {
   return dir_ + "/blocks/" + sub + "/" + std::to_string(fid) + ext;
 }
 
-Status BlockStore::CheckKey(const FileKey& key) const {
+Status BlockStore::CheckKey(const FileLayout& key) const {
   if (key.stripe_width < 2 || key.stripe_width > 65536) {
     return InvalidArgument("stripe width " + std::to_string(key.stripe_width) + " out of range");
   }
@@ -73,7 +73,7 @@ void BlockStore::Close(uint64_t fid) {
   open_.erase(it);
 }
 
-Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
+Result<BlockStore::OpenFile*> BlockStore::Get(const FileLayout& key, bool create) {
   auto it = open_.find(key.fid);
   if (it != open_.end() && (it->second.idx->Unlinked() || it->second.dat->Unlinked())) {
     // Files removed behind our back (an operator, a wiped disk) must read as
@@ -123,7 +123,7 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileKey& key, bool create) {
 // and the index kept: each block is still checked against its own checksum,
 // so the copies that verify are saved and the others read as corrupt (and
 // are repaired from the other holder), instead of the whole file being lost.
-Status BlockStore::EnsureHeader(DiskFile* idx, const FileKey& key) {
+Status BlockStore::EnsureHeader(DiskFile* idx, const FileLayout& key) {
   IdxHeader want{};
   memcpy(want.magic, kIdxMagic, sizeof want.magic);
   want.fid = key.fid;
@@ -145,7 +145,7 @@ Status BlockStore::EnsureHeader(DiskFile* idx, const FileKey& key) {
   return Status::Ok();
 }
 
-Status BlockStore::CheckHeader(const FileKey& key) {
+Status BlockStore::CheckHeader(const FileLayout& key) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
@@ -153,7 +153,7 @@ Status BlockStore::CheckHeader(const FileKey& key) {
   return EnsureHeader((*opened)->idx.get(), key);
 }
 
-Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
+Status BlockStore::Write(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   // Validate the whole batch before touching the disk.
@@ -196,7 +196,7 @@ Status BlockStore::Write(const FileKey& key, const std::vector<BlockRecord>& rec
   return st;
 }
 
-Status BlockStore::WriteRuns(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data) {
+Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data) {
   DFS_ASSIGN_OR_RETURN(OpenFile * f, Get(key, true));
   uint64_t offset = 0;
 
@@ -257,7 +257,7 @@ bool BlockStore::StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t s
   return Crc32c(bytes.data(), length) == crc;
 }
 
-Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data) {
+Status BlockStore::Read(const FileLayout& key, std::vector<BlockRecord>* records, std::string* data) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
@@ -320,8 +320,8 @@ Status BlockStore::Read(const FileKey& key, std::vector<BlockRecord>* records, s
   return Status::Ok();
 }
 
-Status BlockStore::Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
-                           std::string* new_bytes) {
+Status BlockStore::Corrupt(const FileLayout& key, uint64_t block, uint32_t offset, uint32_t length,
+                           std::string* old_bytes, std::string* new_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   std::string what = "block " + std::to_string(block) + " of file id " + std::to_string(key.fid);

@@ -23,20 +23,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/common/block_records.h"
 #include "base/status.h"
+#include "core/common/block_records.h"
+#include "core/common/file_layout.h"
 #include "core/data/disk.h"
 #include "core/data/trash.h"
 
 namespace dfs::data {
-
-// What identifies a file's blocks on a server, sent with every batch.
-struct FileKey {
-  uint64_t fid = 0;
-  uint64_t placement_seed = 0;
-  uint32_t stripe_width = 0;
-  uint32_t block_size = 0;
-};
 
 struct StoreStats {
   uint64_t files = 0;
@@ -73,16 +66,16 @@ class BlockStore {
 
   // Stores blocks: `records` (index, version, crc, length) with their data
   // concatenated in `data`. REQUIRES: every block is held by this server.
-  Status Write(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data);
+  Status Write(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data);
 
   // Fills state, version, crc and length of each record (index and flags
   // set) and appends the data of verified blocks flagged kWantData to `data`.
-  Status Read(const FileKey& key, std::vector<BlockRecord>* records, std::string* data);
+  Status Read(const FileLayout& key, std::vector<BlockRecord>* records, std::string* data);
 
   // The corruption simulator: replaces `length` bytes at `offset` of a stored
   // block with different ones, leaving its checksum as it was. Returns the
   // old and new bytes. NotFound if this server holds no such block.
-  Status Corrupt(const FileKey& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
+  Status Corrupt(const FileLayout& key, uint64_t block, uint32_t offset, uint32_t length, std::string* old_bytes,
                  std::string* new_bytes);
 
   // Moves a file's blocks to the trash area (removes them with no grace).
@@ -92,7 +85,7 @@ class BlockStore {
 
   // Checks the index header of a file against `key`, rewriting it if it was
   // damaged (reads do not look at it again once a file is open).
-  Status CheckHeader(const FileKey& key);
+  Status CheckHeader(const FileLayout& key);
 
   // Empties the trash of what has waited out its grace period, and more,
   // oldest first, while the disk has less than `reserve_free_bytes` free.
@@ -106,12 +99,12 @@ class BlockStore {
   // file). Each stored block comes back with its index, version, length and
   // state (ok or corrupt); slots never written are skipped, holes of a
   // sparse index unread. `*bytes_read` counts what was read from disk.
-  Status ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
+  Status ScanSlots(const FileLayout& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
                    uint64_t* bytes_read);
   // Forgets blocks that no file owns any more (past a file's size, in a
   // hole): their index records go, and their disk space where the file
   // system can punch it.
-  Status DropBlocks(const FileKey& key, const std::vector<uint64_t>& blocks);
+  Status DropBlocks(const FileLayout& key, const std::vector<uint64_t>& blocks);
 
   // Makes everything written since the last Flush durable (syncfs).
   Status Flush();
@@ -132,14 +125,14 @@ class BlockStore {
 
   BlockStore(Disk* disk, std::string dir, uint32_t index, const BlockStoreOptions& options)
       : disk_(disk), dir_(std::move(dir)), index_(index), trash_(disk, dir_ + "/trash", options.trash_grace_s) {}
-  Status EnsureHeader(DiskFile* idx, const FileKey& key);
+  Status EnsureHeader(DiskFile* idx, const FileLayout& key);
   // Write's work once the batch is checked.
-  Status WriteRuns(const FileKey& key, const std::vector<BlockRecord>& records, const std::string& data);
+  Status WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data);
   bool StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t slot, uint32_t crc, uint32_t length);
   std::string FilePath(uint64_t fid, const char* ext) const;
-  Result<OpenFile*> Get(const FileKey& key, bool create);
+  Result<OpenFile*> Get(const FileLayout& key, bool create);
   void Close(uint64_t fid);
-  Status CheckKey(const FileKey& key) const;
+  Status CheckKey(const FileLayout& key) const;
 
   mutable std::mutex mu_;  // held by every public method
   Disk* disk_;

@@ -52,8 +52,8 @@ uint64_t FidOf(const std::string& path, bool* is_index) {
 
 }  // namespace
 
-Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_bytes, std::vector<BlockRecord>* stored,
-                             uint64_t* bytes_read) {
+Status BlockStore::ScanSlots(const FileLayout& key, uint64_t* slot, uint64_t max_bytes,
+                             std::vector<BlockRecord>* stored, uint64_t* bytes_read) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);
@@ -97,7 +97,7 @@ Status BlockStore::ScanSlots(const FileKey& key, uint64_t* slot, uint64_t max_by
   return Status::Ok();
 }
 
-Status BlockStore::DropBlocks(const FileKey& key, const std::vector<uint64_t>& blocks) {
+Status BlockStore::DropBlocks(const FileLayout& key, const std::vector<uint64_t>& blocks) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   auto opened = Get(key, false);

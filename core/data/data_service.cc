@@ -16,8 +16,6 @@ using proto::Op;
 
 constexpr size_t kMaxBatchRecords = 1 << 20;
 
-FileKey KeyOf(const proto::BlockBatchReq& r) { return FileKey{r.fid, r.placement_seed, r.stripe_width, r.block_size}; }
-
 // Checks a block batch is meant for this server and has `frames` frames;
 // returns its records.
 Result<std::vector<BlockRecord>> BatchRecords(const transport::Message& request, uint32_t target, uint32_t self,
@@ -59,19 +57,19 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       auto records = BatchRecords(request, req.server, store_->index(), write ? 3 : 2);
       if (!records.ok()) return fail(records.status());
       if (write) {
-        Status st = store_->Write(KeyOf(req), *records, request.frames[2]);
+        Status st = store_->Write(req.file, *records, request.frames[2]);
         if (!st.ok()) return fail(st);
         for (const BlockRecord& r : *records) {
           if (r.flags & kRepairWrite) {
             fprintf(stderr, "dfs data %u: repaired block %llu of file id %llu from the other replica\n",
                     store_->index(), static_cast<unsigned long long>(r.index),
-                    static_cast<unsigned long long>(req.fid));
+                    static_cast<unsigned long long>(req.file.fid));
           }
         }
         return proto::Reply<Op::kWriteBlocks>(h.id, proto::Empty{});
       }
       std::string data;
-      Status st = store_->Read(KeyOf(req), &*records, &data);
+      Status st = store_->Read(req.file, &*records, &data);
       if (!st.ok()) return fail(st);
       return proto::Reply<Op::kReadBlocks>(h.id, proto::Empty{}, {PackRecords(*records), std::move(data)});
     }
@@ -90,9 +88,8 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
         uint64_t bytes = 0;
         for (const auto& r : mine) bytes += r.length;
         if (bytes > data.size() - offset) return fail(InvalidArgument("file runs cover more data than sent"));
-        Status st = store_->Write(FileKey{f.fid, f.placement_seed, f.stripe_width, f.block_size}, mine,
-                                  data.substr(offset, bytes));
-        if (!st.ok()) return fail(st.WithContext("file id " + std::to_string(f.fid)));
+        Status st = store_->Write(f.file, mine, data.substr(offset, bytes));
+        if (!st.ok()) return fail(st.WithContext("file id " + std::to_string(f.file.fid)));
         next += f.count;
         offset += bytes;
       }
@@ -107,7 +104,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       proto::CorruptRsp rsp;
       rsp.block = req.block;
       rsp.offset = req.offset;
-      Status st = store_->Corrupt(KeyOf(req.file), req.block, req.offset, req.length, &rsp.old_bytes, &rsp.new_bytes);
+      Status st = store_->Corrupt(req.file, req.block, req.offset, req.length, &rsp.old_bytes, &rsp.new_bytes);
       if (!st.ok()) return fail(st);
       fprintf(stderr,
               "dfs data %u: corrupted %u bytes at offset %u of block %llu of file id %llu (dfs "

@@ -65,10 +65,10 @@ Result<proto::ListDeletedRsp> Neighbours::ListDeleted(uint64_t after) {
   return rsp;
 }
 
-client::Batch Neighbours::ReadBatch(const FileKey& key, uint32_t server, std::vector<BlockRecord> ask) {
+client::Batch Neighbours::ReadBatch(const FileLayout& key, uint32_t server, std::vector<BlockRecord> ask) {
   client::Batch b;
   b.op = proto::Op::kReadBlocks;
-  b.req = proto::BlockBatchReq{key.fid, key.placement_seed, key.stripe_width, key.block_size, server};
+  b.req = proto::BlockBatchReq{key, server};
   b.records = std::move(ask);
   return b;
 }

@@ -41,7 +41,7 @@ class Neighbours {
   Result<proto::ListDeletedRsp> ListDeleted(uint64_t after);
 
   // A read of blocks `ask` (index and flags) of a file from data server `server`.
-  static client::Batch ReadBatch(const FileKey& key, uint32_t server, std::vector<BlockRecord> ask);
+  static client::Batch ReadBatch(const FileLayout& key, uint32_t server, std::vector<BlockRecord> ask);
   // Runs the batches in parallel, each to its server. Each batch's status
   // says how it went (Unavailable: its server could not be reached); the
   // result is an error only if the server is stopping.

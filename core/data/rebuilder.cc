@@ -130,7 +130,7 @@ bool Rebuilder::RebuildFile(const proto::Attr& file) {
 
 bool Rebuilder::RebuildRange(const proto::Attr& file, uint64_t from, uint64_t count) {
   const uint32_t n = file.stripe_width;
-  FileKey key{file.fid, file.placement_seed, n, file.block_size};
+  const FileLayout key = file.layout();
   const uint64_t window = std::max<uint64_t>(n, kWindowBytes / file.block_size);
   bool complete = true;
   for (uint64_t first = from; first < count && !stopping(); first += window) {

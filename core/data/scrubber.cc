@@ -136,7 +136,7 @@ bool Scrubber::ScrubFile(uint64_t fid) {
   }
   const proto::Attr& a = *file;
   if (a.stripe_width < 2 || index_ >= a.stripe_width) return true;
-  const FileKey key{a.fid, a.placement_seed, a.stripe_width, a.block_size};
+  const FileLayout key = a.layout();
   {
     if (!store_->CheckHeader(key).ok()) return false;
   }
@@ -173,7 +173,7 @@ bool Scrubber::ScrubFile(uint64_t fid) {
   return true;
 }
 
-void Scrubber::Repair(const proto::Attr& a, const FileKey& key, const std::vector<BlockRecord>& bad) {
+void Scrubber::Repair(const proto::Attr& a, const FileLayout& key, const std::vector<BlockRecord>& bad) {
   progress_.found += bad.size();
   std::map<uint32_t, std::vector<BlockRecord>> ask;  // other holder -> blocks
   for (const BlockRecord& r : bad) {

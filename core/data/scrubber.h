@@ -65,7 +65,7 @@ class Scrubber {
   // False if it could not finish (the meta server or the store failed).
   bool ScrubFile(uint64_t fid);
   // Replaces bad copies from their other holders.
-  void Repair(const proto::Attr& file, const FileKey& key, const std::vector<BlockRecord>& bad);
+  void Repair(const proto::Attr& file, const FileLayout& key, const std::vector<BlockRecord>& bad);
   // Waits so that reads stay under the cap, and while clients are served.
   void Throttle(uint64_t bytes);
   void LoadState();

@@ -10,18 +10,18 @@
 
 using namespace dfs;
 using dfs::data::BlockStore;
-using dfs::data::FileKey;
+
 using dfs::testing::Blocks;
 using dfs::testing::FaultDisk;
 using dfs::testing::MakeBlocks;
 
 namespace {
 
-const FileKey kKey{7, 12345, 5, 512};
+const FileLayout kKey{7, 12345, 5, 512};
 const std::string kDir = "/data0";
 
 // Server 0's blocks of the first `count` (test_blocks.h).
-Blocks Make(uint64_t count, uint64_t version, char fill, const FileKey& key = kKey, bool gaps = false) {
+Blocks Make(uint64_t count, uint64_t version, char fill, const FileLayout& key = kKey, bool gaps = false) {
   return MakeBlocks(key, 0, count, version, fill, gaps);
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("what was flushed survives a power cut; what was not is lost, never wr
   FaultDisk disk;
   Blocks durable = Make(30, MakeVersion(1, 0), 'a');
   Blocks later = Make(30, MakeVersion(2, 0), 'q');
-  const FileKey other{8, 999, 5, 512};
+  const FileLayout other{8, 999, 5, 512};
   Blocks other_file = Make(10, MakeVersion(3, 0), 'z', other);
   {
     auto store = OpenStore(&disk);
@@ -163,7 +163,7 @@ TEST_CASE("a full disk in the middle of a batch leaves no half-visible block", "
 }
 
 TEST_CASE("the trash yields to a write that finds the disk full", "[unit]") {
-  const FileKey gone{9, 4242, 5, 512};
+  const FileLayout gone{9, 4242, 5, 512};
   Blocks big = Make(600, MakeVersion(1, 0), 'b', gone);  // ~120 KB on server 0
   Blocks next = Make(600, MakeVersion(2, 0), 'n');
   FaultDisk disk(200 << 10);
@@ -177,7 +177,7 @@ TEST_CASE("the trash yields to a write that finds the disk full", "[unit]") {
   auto served = Serve(*store, next);
   for (const Served& s : served) CHECK(s.record.state == static_cast<uint32_t>(BlockState::kOk));
   // Live data alone filling the disk is a full disk.
-  const FileKey more{10, 77, 5, 512};
+  const FileLayout more{10, 77, 5, 512};
   Blocks more_blocks = Make(600, MakeVersion(3, 0), 'x', more);
   CHECK(store->Write(more, more_blocks.records, more_blocks.data).code() == Code::kResourceExhausted);
 }

@@ -1,18 +1,18 @@
-#include <catch2/catch.hpp>
+#include "core/data/block_store.h"
 
 #include <sys/stat.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 
 #include "core/common/placement.h"
-#include "core/data/block_store.h"
 #include "temp_dir.h"
 #include "test_blocks.h"
 
 using namespace dfs;
 using dfs::data::BlockStore;
-using dfs::data::FileKey;
+
 using dfs::testing::Blocks;
 using dfs::testing::MakeBlocks;
 
@@ -20,7 +20,7 @@ TEST_CASE("blocks written are read back verified", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
-  FileKey key{7, 12345, 5, 512};
+  FileLayout key{7, 12345, 5, 512};
   Blocks b = MakeBlocks(key, 0, 100, MakeVersion(1, 0), 'a');
   REQUIRE((*store)->Write(key, b.records, b.data).ok());
   std::vector<BlockRecord> req = b.records;
@@ -65,7 +65,7 @@ TEST_CASE("a block that arrives with a bad checksum is refused", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
-  FileKey key{7, 12345, 5, 512};
+  FileLayout key{7, 12345, 5, 512};
   Blocks b = MakeBlocks(key, 0, 10, MakeVersion(1, 0), 'a');
   b.data[3] ^= 1;
   CHECK((*store)->Write(key, b.records, b.data).code() == Code::kDataLoss);
@@ -75,7 +75,7 @@ TEST_CASE("a block for another server is refused", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
-  FileKey key{7, 12345, 5, 512};
+  FileLayout key{7, 12345, 5, 512};
   Blocks b = MakeBlocks(key, 1, 10, MakeVersion(1, 0), 'a');
   bool foreign = false;
   for (auto& r : b.records) foreign |= !HoldsBlock(key.placement_seed, 5, 0, r.index);
@@ -87,7 +87,7 @@ TEST_CASE("missing blocks read as missing", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
-  FileKey key{9, 1, 5, 512};
+  FileLayout key{9, 1, 5, 512};
   std::vector<BlockRecord> req(1);
   req[0].index = 4;  // (1 % 5 + 4) % 5 == 0: server 0 holds it
   std::string data;
@@ -107,7 +107,7 @@ TEST_CASE("deleted files go to the trash", "[unit]") {
   testing::TempDir dir;
   auto store = BlockStore::Open(dir.path(), "cluster", 0);
   REQUIRE(store.ok());
-  FileKey key{7, 12345, 5, 512};
+  FileLayout key{7, 12345, 5, 512};
   Blocks b = MakeBlocks(key, 0, 10, MakeVersion(1, 0), 'a');
   REQUIRE((*store)->Write(key, b.records, b.data).ok());
   REQUIRE((*store)->Delete(7).ok());
@@ -130,7 +130,7 @@ TEST_CASE("the block store locks itself: threads writing, reading, listing and d
     threads.emplace_back([&, t] {
       for (int round = 0; round < 150; ++round) {
         // More files than the store keeps open: opens and closes race too.
-        FileKey key{static_cast<uint64_t>(1 + t * 1000 + round % 40), 3, 5, 512};
+        FileLayout key{static_cast<uint64_t>(1 + t * 1000 + round % 40), 3, 5, 512};
         Blocks b = MakeBlocks(key, 0, 20, 1 + round, static_cast<char>('a' + t));
         if (!s.Write(key, b.records, b.data).ok()) ++failures;
         std::vector<BlockRecord> got = b.records;

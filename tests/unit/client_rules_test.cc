@@ -63,9 +63,7 @@ uint64_t BlockHeldBy(const proto::Attr& file, uint32_t server, int holder) {
   }
 }
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 }  // namespace
 
@@ -94,7 +92,7 @@ TEST_CASE("a read repairs a corrupt, a missing and a stale copy, serving the goo
   // Server 0's copy of a block is damaged on its disk.
   const uint64_t rotten = BlockHeldBy(*a, 0, 0);
   std::string was, now;
-  REQUIRE(c.store(0).Corrupt(testing::KeyOf(*a), rotten, 10, 4, &was, &now).ok());
+  REQUIRE(c.store(0).Corrupt(a->layout(), rotten, 10, 4, &was, &now).ok());
 
   CHECK((ReadAll(*fs, "/f") == bytes));
   CHECK(Noticed(c, "repaired block " + std::to_string(rotten) + " of /f on server 0"));
@@ -199,8 +197,7 @@ TEST_CASE(
   c.network.Cut(c.data_endpoints[0]);
   auto start = Clock::now();
   std::thread watchdog([&] {
-    while (!cancel && Seconds(start) < 5)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (!cancel && Seconds(start) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     cancel = true;
   });
   Status st = Write(*fs, "/f", Pattern(50 * 512, 8));

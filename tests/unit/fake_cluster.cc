@@ -6,10 +6,6 @@
 
 namespace dfs::testing {
 
-data::FileKey KeyOf(const proto::Attr& file) {
-  return data::FileKey{file.fid, file.placement_seed, file.stripe_width, file.block_size};
-}
-
 FakeCluster::FakeCluster(uint32_t data_servers, uint32_t block_size) {
   for (uint32_t i = 0; i < data_servers; ++i) {
     data_endpoints.push_back("tcp://data" + std::to_string(i) + ".fake:7101");
@@ -67,7 +63,7 @@ BlockRecord FakeCluster::Stored(uint32_t server, const proto::Attr& file, uint64
   std::vector<BlockRecord> records(1);
   records[0].index = block;
   std::string data;
-  REQUIRE(stores_[server]->Read(KeyOf(file), &records, &data).ok());
+  REQUIRE(stores_[server]->Read(file.layout(), &records, &data).ok());
   return records[0];
 }
 
@@ -79,7 +75,7 @@ void FakeCluster::Plant(uint32_t server, const proto::Attr& file, uint64_t block
   r.length = static_cast<uint32_t>(bytes.size());
   r.crc = Crc32c(bytes.data(), bytes.size());
   r.flags = kRepairWrite;
-  REQUIRE(stores_[server]->Write(KeyOf(file), {r}, bytes).ok());
+  REQUIRE(stores_[server]->Write(file.layout(), {r}, bytes).ok());
 }
 
 void FakeCluster::Forget(uint32_t server, const proto::Attr& file) { REQUIRE(stores_[server]->Delete(file.fid).ok()); }

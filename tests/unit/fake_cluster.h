@@ -63,7 +63,4 @@ class FakeCluster {
   std::vector<std::string> notices_;
 };
 
-// The file's key on a data server.
-data::FileKey KeyOf(const proto::Attr& file);
-
 }  // namespace dfs::testing

@@ -1,8 +1,9 @@
 // The one batch builder: every block to both its holders, checksummed,
 // bytes beside their records; many files in one batch as runs.
+#include "core/client/stripe_batcher.h"
+
 #include <catch2/catch.hpp>
 
-#include "core/client/stripe_batcher.h"
 #include "core/common/checksum.h"
 
 using namespace dfs;
@@ -34,7 +35,7 @@ TEST_CASE("a block goes to both its holders, with its checksum, and nowhere else
   for (const auto& b : batches) {
     CHECK(b->op == proto::Op::kWriteBlocks);
     CHECK(b->retry_while_down);
-    CHECK(b->req.fid == 7);
+    CHECK(b->req.file.fid == 7);
     REQUIRE(b->data.size() == 8 * b->records.size());
     for (size_t k = 0; k < b->records.size(); ++k) {
       const BlockRecord& r = b->records[k];

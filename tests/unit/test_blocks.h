@@ -19,7 +19,7 @@ struct Blocks {
 
 // With `gaps`, every other stripe only (the batch is then many runs of
 // slots, one write pair each).
-inline Blocks MakeBlocks(const data::FileKey& key, uint32_t server, uint64_t count, uint64_t version, char fill,
+inline Blocks MakeBlocks(const FileLayout& key, uint32_t server, uint64_t count, uint64_t version, char fill,
                          bool gaps = false) {
   Blocks b;
   for (uint64_t i = 0; i < count; ++i) {
