@@ -1,6 +1,8 @@
 // Helpers for scripts/bench that the shell does not have:
 //   bench_tool tcp [MiB]         loopback TCP throughput, MB/s
-//   bench_tool run CMD ARGS...   runs a command; prints "SECONDS MAX_RSS_KIB"
+//   bench_tool run CMD ARGS...   runs a command; prints "SECONDS MAX_RSS_KIB
+//                                USER_CPU_SECONDS" (user-space work, such as
+//                                copies of the bytes it moves)
 //                                (stdout of the command goes to /dev/null)
 //   bench_tool fresh [MiB]       first touch of new memory, MB/s: what filling
 //                                new page cache costs (a read through the mount
@@ -95,7 +97,7 @@ int Run(char** argv) {
   struct rusage ru;
   wait4(pid, &status, 0, &ru);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  printf("%.3f %ld\n", secs, ru.ru_maxrss);
+  printf("%.3f %ld %.3f\n", secs, ru.ru_maxrss, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 

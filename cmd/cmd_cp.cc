@@ -13,9 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "cmd/cli_common.h"
@@ -70,11 +69,11 @@ std::string LocalJoin(const std::string& dir, const std::string& name) {
 }
 
 Status Errno(const std::string& what) {
-  Code code = errno == ENOENT ? Code::kNotFound
+  Code code = errno == ENOENT    ? Code::kNotFound
               : errno == ENOTDIR ? Code::kNotADirectory
-              : errno == EISDIR ? Code::kIsADirectory
-              : errno == EACCES ? Code::kPermissionDenied
-                                : Code::kInternal;
+              : errno == EISDIR  ? Code::kIsADirectory
+              : errno == EACCES  ? Code::kPermissionDenied
+                                 : Code::kInternal;
   return Status(code, what + ": " + strerror(errno));
 }
 
@@ -188,9 +187,8 @@ class Copier {
     DFS_ASSIGN_OR_RETURN(auto attr, fs_.Stat(src.path));
     if (!client::IsRegular(attr)) return fs_.Read(src.path, [](const char*, size_t) { return Status::Ok(); });
     DFS_ASSIGN_OR_RETURN(LocalTarget target, LocalTarget::Open(dst.path));
-    DFS_RETURN_IF_ERROR(fs_.Read(attr, src.path, [&](const char* b, size_t n) {
-      return WriteAll(target.fd(), b, n, dst.path);
-    }));
+    DFS_RETURN_IF_ERROR(
+        fs_.Read(attr, src.path, [&](const char* b, size_t n) { return WriteAll(target.fd(), b, n, dst.path); }));
     return target.Commit();
   }
 
@@ -229,7 +227,8 @@ class Copier {
     struct stat st;
     bool sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_blocks * 512 < st.st_size;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    std::string buf(1 << 20, '\0');
+    // Whole windows: the writer batches them without copying them first.
+    std::string buf(w->window_bytes(), '\0');
     off_t at = 0;
     while (true) {
       off_t data_end = -1;  // -1: read to the end

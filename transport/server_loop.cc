@@ -7,6 +7,13 @@
 #include "transport/socket.h"
 
 namespace dfs::transport {
+namespace {
+
+// A last frame this large (block data) is handed to the handler where it
+// arrived, not copied.
+constexpr size_t kShareFrameBytes = 64 << 10;
+
+}  // namespace
 
 std::atomic<bool> ServerLoop::stop_{false};
 
@@ -63,8 +70,18 @@ void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
       try {
         Message request;
         request.frames.reserve(parts.size() - 2);
-        for (size_t i = 2; i < parts.size(); ++i) request.frames.emplace_back(parts[i].to_string());
+        // A large last frame (block data) stays in the buffer it arrived in.
+        size_t copied = parts.size();
+        if (parts.size() > 2 && parts.back().size() >= kShareFrameBytes) {
+          auto kept = std::make_shared<zmq::message_t>(std::move(parts.back()));
+          std::string_view bytes(static_cast<const char*>(kept->data()), kept->size());
+          request.tail = SharedBytes{std::move(kept), bytes};
+          --copied;
+        }
+        for (size_t i = 2; i < copied; ++i) request.frames.emplace_back(parts[i].to_string());
         reply = handler(std::move(request));
+        if (reply.tail) reply.frames.emplace_back(reply.tail.bytes);  // replies rarely share
+        reply.tail = {};
       } catch (const std::exception& e) {
         fprintf(stderr, "dfs: a request failed: %s\n", e.what());
         reply.frames.clear();

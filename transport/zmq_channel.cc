@@ -17,8 +17,7 @@ std::atomic<uint64_t> next_monitor{0};
 
 }  // namespace
 
-ZmqChannel::ZmqChannel(std::string endpoint, ChannelOptions options)
-    : Channel(std::move(endpoint), options) {
+ZmqChannel::ZmqChannel(std::string endpoint, ChannelOptions options) : Channel(std::move(endpoint), options) {
   Reset();
 }
 
@@ -42,9 +41,8 @@ void ZmqChannel::Reset() {
   // Connection events tell at once when the server refuses or drops the
   // connection, instead of waiting out a timeout.
   std::string monitor = "inproc://dfs-channel-monitor-" + std::to_string(next_monitor++);
-  if (zmq_socket_monitor(
-          static_cast<void*>(*socket_), monitor.c_str(),
-          ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED) == 0) {
+  if (zmq_socket_monitor(static_cast<void*>(*socket_), monitor.c_str(),
+                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED) == 0) {
     monitor_ = std::make_unique<zmq::socket_t>(Context(), zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
     monitor_->connect(monitor);
@@ -63,8 +61,7 @@ void ZmqChannel::DrainEvents() {
   while (true) {
     std::vector<zmq::message_t> parts;
     try {
-      if (!zmq::recv_multipart(*monitor_, std::back_inserter(parts), zmq::recv_flags::dontwait))
-        return;
+      if (!zmq::recv_multipart(*monitor_, std::back_inserter(parts), zmq::recv_flags::dontwait)) return;
     } catch (const zmq::error_t&) {
       return;
     }
@@ -86,9 +83,8 @@ void ZmqChannel::DrainEvents() {
 bool ZmqChannel::Connected(int wait_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   while (true) {
-    zmq::pollitem_t items[2] = {
-        {static_cast<void*>(*socket_), 0, ZMQ_POLLOUT, 0},
-        {monitor_ ? static_cast<void*>(*monitor_) : nullptr, 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[2] = {{static_cast<void*>(*socket_), 0, ZMQ_POLLOUT, 0},
+                                {monitor_ ? static_cast<void*>(*monitor_) : nullptr, 0, ZMQ_POLLIN, 0}};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);
     try {
@@ -107,16 +103,23 @@ Status ZmqChannel::Send(Message request) {
   // With ZMQ_IMMEDIATE the first frame is refused (EAGAIN) while there is no
   // live connection; only then wait for one. A multipart message is queued
   // whole once its first frame is.
+  // Frames are handed to ZeroMQ without a copy: moved, or (the shared
+  // tail) kept alive by a reference until ZeroMQ has sent them.
+  const size_t parts = request.parts();
   auto send_all = [&](bool wait) -> bool {
-    for (size_t i = 0; i < request.frames.size() + 1; ++i) {
+    for (size_t i = 0; i < parts + 1; ++i) {
       zmq::message_t frame;
-      if (i > 0) {
+      if (i > 0 && i - 1 < request.frames.size()) {
         auto* owned = new std::string(std::move(request.frames[i - 1]));
         frame = zmq::message_t(
-            owned->data(), owned->size(),
-            [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+            owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+      } else if (i > 0) {
+        auto* kept = new SharedBytes(request.tail);
+        frame = zmq::message_t(
+            const_cast<char*>(kept->bytes.data()), kept->bytes.size(),
+            [](void*, void* hint) { delete static_cast<SharedBytes*>(hint); }, kept);
       }
-      int flags = i < request.frames.size() ? ZMQ_SNDMORE : 0;
+      int flags = i < parts ? ZMQ_SNDMORE : 0;
       if (i == 0 && !wait) flags |= ZMQ_DONTWAIT;
       auto sent = socket_->send(frame, static_cast<zmq::send_flags>(flags));
       if (!sent) return false;  // only the first frame can be refused
@@ -131,8 +134,7 @@ Status ZmqChannel::Send(Message request) {
   try {
     if (!send_all(false)) {
       if (!Connected(options_.connect_timeout_ms)) {
-        return Unavailable((refused_ ? "connection refused by " : "cannot connect to ") +
-                           endpoint_);
+        return Unavailable((refused_ ? "connection refused by " : "cannot connect to ") + endpoint_);
       }
       if (!send_all(false)) return Unavailable("cannot connect to " + endpoint_);
     }
@@ -158,8 +160,7 @@ Result<std::optional<Message>> ZmqChannel::TryReceive() {
   // comes back (the server restarted).
   if (lost_) return Unavailable("lost connection to " + endpoint_);
   if (now - last_activity_ > std::chrono::milliseconds(options_.reply_timeout_ms)) {
-    return Unavailable("no reply from " + endpoint_ + " in " +
-                       std::to_string(options_.reply_timeout_ms / 1000) + " s");
+    return Unavailable("no reply from " + endpoint_ + " in " + std::to_string(options_.reply_timeout_ms / 1000) + " s");
   }
   return std::optional<Message>();
 }

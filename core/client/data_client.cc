@@ -52,19 +52,31 @@ void DataClient::Submit(Batch* batch) {
 
 namespace {
 
-// A batch's request, typed by the operation table.
-transport::Message Encode(const Batch& b, uint64_t id) {
+// A batch's request, typed by the operation table. Its data is not copied:
+// the message shares it with the batch, which keeps it for a resend.
+transport::Message Encode(Batch& b, uint64_t id) {
+  transport::Message m;
+  std::vector<std::string> records;
+  records.push_back(PackRecords(b.records));
   switch (b.op) {
     case proto::Op::kWriteFiles:
-      return proto::Request<proto::Op::kWriteFiles>(id, proto::WriteFilesReq{b.req.server, b.files},
-                                                    {PackRecords(b.records), b.data});
+      m = proto::Request<proto::Op::kWriteFiles>(id, proto::WriteFilesReq{b.req.server, b.files}, std::move(records));
+      break;
     case proto::Op::kWriteBlocks:
-      return proto::Request<proto::Op::kWriteBlocks>(id, b.req, {PackRecords(b.records), b.data});
+      m = proto::Request<proto::Op::kWriteBlocks>(id, b.req, std::move(records));
+      break;
     case proto::Op::kFlush:
-      return proto::Request<proto::Op::kFlush>(id, b.req, {PackRecords(b.records), b.data});
+      m = proto::Request<proto::Op::kFlush>(id, b.req, std::move(records));
+      break;
     default:  // reads carry records only
-      return proto::Request<proto::Op::kReadBlocks>(id, b.req, {PackRecords(b.records)});
+      return proto::Request<proto::Op::kReadBlocks>(id, b.req, std::move(records));
   }
+  if (!b.sealed) {
+    b.sealed = transport::SharedBytes::Of(std::make_shared<const std::string>(std::move(b.data)));
+    b.data.clear();
+  }
+  m.tail = b.sealed;
+  return m;
 }
 
 }  // namespace
@@ -160,15 +172,15 @@ Status DataClient::Complete(uint32_t s, Batch* b, Result<transport::Message> rep
     b->status = Status(header->code,
                        "data server " + std::to_string(s) + " (" + sv.channel->endpoint() + "): " + header->error);
   } else if (b->op == proto::Op::kReadBlocks) {
-    if (reply->frames.size() != 3) {
+    if (reply->parts() != 3) {
       b->status = Internal("malformed read reply from data server " + std::to_string(s));
     } else {
-      auto recs = UnpackRecords(reply->frames[1], b->records.size());
+      auto recs = UnpackRecords(reply->part(1), b->records.size());
       if (!recs.ok() || recs->size() != b->records.size()) {
         b->status = Internal("read reply from data server " + std::to_string(s) + " does not match the request");
       } else {
         b->reply_records = std::move(*recs);
-        b->reply_data = std::move(reply->frames[2]);
+        b->reply_data = reply->tail ? std::string(reply->tail.bytes) : std::move(reply->frames[2]);
       }
     }
   }

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "core/client/options.h"
 #include "core/common/block_records.h"
 #include "core/common/protocol.h"
-#include "base/status.h"
 
 namespace dfs::transport {
 class Channel;
@@ -29,11 +29,12 @@ namespace dfs::client {
 
 struct Batch {
   proto::Op op = proto::Op::kReadBlocks;
-  proto::BlockBatchReq req;          // file and target server (req.server always)
-  std::vector<proto::FileRun> files; // kWriteFiles: how records split among files
-  std::vector<BlockRecord> records;  // what to write or read
-  std::string data;                  // write payload
-  bool retry_while_down = false;     // writes: wait for the server (R10)
+  proto::BlockBatchReq req;           // file and target server (req.server always)
+  std::vector<proto::FileRun> files;  // kWriteFiles: how records split among files
+  std::vector<BlockRecord> records;   // what to write or read
+  std::string data;                   // write payload (moved to `sealed` when first sent)
+  transport::SharedBytes sealed;      // the payload as sent, kept for a resend
+  bool retry_while_down = false;      // writes: wait for the server (R10)
 
   // Filled in when done.
   bool done = false;

@@ -51,11 +51,18 @@ void FileWriter::Abandon() { AbandonCopies(meta_, data_, leases_, {attr_.fid}); 
 
 Status FileWriter::Write(const char* bytes, size_t length) {
   while (length > 0) {
+    if (buffer_.empty() && length >= window_bytes_) {
+      // A whole window: cut into batches straight from the caller's bytes.
+      DFS_RETURN_IF_ERROR(Dispatch(bytes, window_bytes_));
+      bytes += window_bytes_;
+      length -= window_bytes_;
+      continue;
+    }
     size_t take = std::min(length, window_bytes_ - buffer_.size());
     buffer_.append(bytes, take);
     bytes += take;
     length -= take;
-    if (buffer_.size() == window_bytes_) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+    if (buffer_.size() == window_bytes_) DFS_RETURN_IF_ERROR(DispatchBuffer());
   }
   return Status::Ok();
 }
@@ -73,7 +80,7 @@ Status FileWriter::Skip(uint64_t length) {
       continue;
     }
     // Whole blocks: nothing is stored for them.
-    if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+    if (!buffer_.empty()) DFS_RETURN_IF_ERROR(DispatchBuffer());
     uint64_t whole = length / bs * bs;
     buffer_offset_ += whole;
     length -= whole;
@@ -81,7 +88,13 @@ Status FileWriter::Skip(uint64_t length) {
   return Status::Ok();
 }
 
-Status FileWriter::Dispatch(size_t length) {
+Status FileWriter::DispatchBuffer() {
+  Status st = Dispatch(buffer_.data(), buffer_.size());
+  buffer_.clear();
+  return st;
+}
+
+Status FileWriter::Dispatch(const char* bytes, size_t length) {
   const uint32_t bs = attr_.block_size;
   const uint32_t n = attr_.stripe_width;
   if (n > data_->size()) {
@@ -94,7 +107,7 @@ Status FileWriter::Dispatch(size_t length) {
   uint64_t first_block = buffer_offset_ / bs;
   for (size_t off = 0; off < length; off += bs) {
     uint32_t len = static_cast<uint32_t>(std::min<size_t>(bs, length - off));
-    batcher.AddBlock(attr_, first_block + off / bs, version, buffer_.data() + off, len);
+    batcher.AddBlock(attr_, first_block + off / bs, version, bytes + off, len);
   }
   Window w;
   w.batches = batcher.Take();
@@ -102,7 +115,6 @@ Status FileWriter::Dispatch(size_t length) {
   for (auto& b : w.batches) data_->Submit(b.get());
   in_flight_.push_back(std::move(w));
   buffer_offset_ += length;
-  buffer_.erase(0, length);
   return WaitWindows(kWindowsInFlight - 1);
 }
 
@@ -150,7 +162,7 @@ Status FileWriter::Flush() {
   const uint64_t total = buffer_offset_ + buffer_.size();
   const size_t partial = buffer_.size() % attr_.block_size;
   std::string tail = buffer_.substr(buffer_.size() - partial);
-  if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+  if (!buffer_.empty()) DFS_RETURN_IF_ERROR(DispatchBuffer());
   DFS_RETURN_IF_ERROR(WaitWindows(0));
   if (partial) {
     // The last block is not full: keep it, and send it again whole later
@@ -166,7 +178,7 @@ Status FileWriter::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
   const uint64_t total = buffer_offset_ + buffer_.size();
-  if (!buffer_.empty()) DFS_RETURN_IF_ERROR(Dispatch(buffer_.size()));
+  if (!buffer_.empty()) DFS_RETURN_IF_ERROR(DispatchBuffer());
   DFS_RETURN_IF_ERROR(WaitWindows(0));
   return Commit(total, staged_);
 }

@@ -38,8 +38,12 @@ class FileWriter {
   FileWriter(DataClient* data, MetaClient* meta, LeaseKeeper* leases, proto::Attr attr, bool staged);
   ~FileWriter();
 
-  // Appends bytes at the end of what was written so far.
+  // Appends bytes at the end of what was written so far. Writes of whole
+  // windows (window_bytes()) while nothing is buffered are cut into batches
+  // straight from `bytes`: each byte is copied once per replica, into its
+  // batch, and sent from there.
   Status Write(const char* bytes, size_t length);
+  size_t window_bytes() const { return window_bytes_; }
 
   // Appends `length` bytes of hole.
   Status Skip(uint64_t length);
@@ -59,7 +63,9 @@ class FileWriter {
   struct Window {
     std::vector<std::unique_ptr<Batch>> batches;
   };
-  Status Dispatch(size_t length);
+  // Sends `length` bytes at buffer_offset_ as one window.
+  Status Dispatch(const char* bytes, size_t length);
+  Status DispatchBuffer();
   Status WaitWindows(size_t max_in_flight);
   Status Commit(uint64_t size, bool publish);
   void Abandon();

@@ -8,9 +8,12 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "records are packed lit
 
 const char* BlockStateName(BlockState s) {
   switch (s) {
-    case BlockState::kOk: return "ok";
-    case BlockState::kMissing: return "missing";
-    case BlockState::kCorrupt: return "corrupt";
+    case BlockState::kOk:
+      return "ok";
+    case BlockState::kMissing:
+      return "missing";
+    case BlockState::kCorrupt:
+      return "corrupt";
   }
   return "unknown";
 }
@@ -21,10 +24,9 @@ std::string PackRecords(const std::vector<BlockRecord>& records) {
   return out;
 }
 
-Result<std::vector<BlockRecord>> UnpackRecords(const std::string& frame, size_t max_records) {
+Result<std::vector<BlockRecord>> UnpackRecords(std::string_view frame, size_t max_records) {
   if (frame.size() % sizeof(BlockRecord) != 0) {
-    return InvalidArgument("block record frame of " + std::to_string(frame.size()) +
-                           " bytes is not a multiple of 32");
+    return InvalidArgument("block record frame of " + std::to_string(frame.size()) + " bytes is not a multiple of 32");
   }
   size_t n = frame.size() / sizeof(BlockRecord);
   if (n > max_records) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -43,6 +44,6 @@ static_assert(sizeof(BlockRecord) == 32);
 std::string PackRecords(const std::vector<BlockRecord>& records);
 
 // Checks the frame size (a multiple of 32 bytes, at most `max_records`).
-Result<std::vector<BlockRecord>> UnpackRecords(const std::string& frame, size_t max_records);
+Result<std::vector<BlockRecord>> UnpackRecords(std::string_view frame, size_t max_records);
 
 }  // namespace dfs

@@ -153,7 +153,7 @@ Status BlockStore::CheckHeader(const FileLayout& key) {
   return EnsureHeader((*opened)->idx.get(), key);
 }
 
-Status BlockStore::Write(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data) {
+Status BlockStore::Write(const FileLayout& key, const std::vector<BlockRecord>& records, std::string_view data) {
   std::lock_guard<std::mutex> lock(mu_);
   DFS_RETURN_IF_ERROR(CheckKey(key));
   // Validate the whole batch before touching the disk.
@@ -196,7 +196,7 @@ Status BlockStore::Write(const FileLayout& key, const std::vector<BlockRecord>& 
   return st;
 }
 
-Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data) {
+Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, std::string_view data) {
   DFS_ASSIGN_OR_RETURN(OpenFile * f, Get(key, true));
   uint64_t offset = 0;
 

@@ -66,7 +66,7 @@ class BlockStore {
 
   // Stores blocks: `records` (index, version, crc, length) with their data
   // concatenated in `data`. REQUIRES: every block is held by this server.
-  Status Write(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data);
+  Status Write(const FileLayout& key, const std::vector<BlockRecord>& records, std::string_view data);
 
   // Fills state, version, crc and length of each record (index and flags
   // set) and appends the data of verified blocks flagged kWantData to `data`.
@@ -127,7 +127,7 @@ class BlockStore {
       : disk_(disk), dir_(std::move(dir)), index_(index), trash_(disk, dir_ + "/trash", options.trash_grace_s) {}
   Status EnsureHeader(DiskFile* idx, const FileLayout& key);
   // Write's work once the batch is checked.
-  Status WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, const std::string& data);
+  Status WriteRuns(const FileLayout& key, const std::vector<BlockRecord>& records, std::string_view data);
   bool StoredCopyVerifies(OpenFile* f, uint32_t block_size, uint64_t slot, uint32_t crc, uint32_t length);
   std::string FilePath(uint64_t fid, const char* ext) const;
   Result<OpenFile*> Get(const FileLayout& key, bool create);

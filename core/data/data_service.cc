@@ -24,11 +24,11 @@ Result<std::vector<BlockRecord>> BatchRecords(const transport::Message& request,
     return Status(Code::kFailedPrecondition,
                   "this is data server " + std::to_string(self) + ", not " + std::to_string(target));
   }
-  if (request.frames.size() != frames) {
-    return InvalidArgument("block batch has " + std::to_string(request.frames.size()) + " frames, not " +
+  if (request.parts() != frames) {
+    return InvalidArgument("block batch has " + std::to_string(request.parts()) + " frames, not " +
                            std::to_string(frames));
   }
-  return UnpackRecords(request.frames[1], kMaxBatchRecords);
+  return UnpackRecords(request.part(1), kMaxBatchRecords);
 }
 
 }  // namespace
@@ -57,7 +57,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       auto records = BatchRecords(request, req.server, store_->index(), write ? 3 : 2);
       if (!records.ok()) return fail(records.status());
       if (write) {
-        Status st = store_->Write(req.file, *records, request.frames[2]);
+        Status st = store_->Write(req.file, *records, request.part(2));
         if (!st.ok()) return fail(st);
         for (const BlockRecord& r : *records) {
           if (r.flags & kRepairWrite) {
@@ -81,7 +81,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       // Split the records and data among the files, checking every count.
       size_t next = 0;
       uint64_t offset = 0;
-      const std::string& data = request.frames[2];
+      const std::string_view data = request.part(2);
       for (const proto::FileRun& f : req.files) {
         if (f.count > records->size() - next) return fail(InvalidArgument("file runs cover more records than sent"));
         std::vector<BlockRecord> mine(records->begin() + next, records->begin() + next + f.count);
