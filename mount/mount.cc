@@ -63,25 +63,44 @@ Status CheckCluster(const client::ClientOptions& options) {
 
 int ErrnoOf(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return 0;
-    case Code::kNotFound: return ENOENT;
-    case Code::kAlreadyExists: return EEXIST;
-    case Code::kNotADirectory: return ENOTDIR;
-    case Code::kIsADirectory: return EISDIR;
-    case Code::kNotEmpty: return ENOTEMPTY;
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kPermissionDenied: return EACCES;
-    case Code::kNameTooLong: return ENAMETOOLONG;
-    case Code::kNoAttribute: return ENODATA;
-    case Code::kNotPermitted: return EPERM;
-    case Code::kResourceExhausted: return ENOSPC;
-    case Code::kDeadlineExceeded: return EIO;
-    case Code::kDataLoss: return EIO;
-    case Code::kUnavailable: return EIO;
-    case Code::kBusy: return EBUSY;
-    case Code::kFileTooLarge: return EFBIG;
-    case Code::kCancelled: return EINTR;
-    default: return EIO;
+    case Code::kOk:
+      return 0;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kAlreadyExists:
+      return EEXIST;
+    case Code::kNotADirectory:
+      return ENOTDIR;
+    case Code::kIsADirectory:
+      return EISDIR;
+    case Code::kNotEmpty:
+      return ENOTEMPTY;
+    case Code::kInvalidArgument:
+      return EINVAL;
+    case Code::kPermissionDenied:
+      return EACCES;
+    case Code::kNameTooLong:
+      return ENAMETOOLONG;
+    case Code::kNoAttribute:
+      return ENODATA;
+    case Code::kNotPermitted:
+      return EPERM;
+    case Code::kResourceExhausted:
+      return ENOSPC;
+    case Code::kDeadlineExceeded:
+      return EIO;
+    case Code::kDataLoss:
+      return EIO;
+    case Code::kUnavailable:
+      return EIO;
+    case Code::kBusy:
+      return EBUSY;
+    case Code::kFileTooLarge:
+      return EFBIG;
+    case Code::kCancelled:
+      return EINTR;
+    default:
+      return EIO;
   }
 }
 
@@ -109,8 +128,8 @@ Status RunMount(const MountOptions& options) {
   if (!f) return InvalidArgument("fuse: bad mount options: " + opts);
   if (fuse_mount(f, options.mountpoint.c_str()) != 0) {
     fuse_destroy(f);
-    return Status(Code::kFailedPrecondition, "cannot mount on " + options.mountpoint +
-                                                 " (does it exist, and is /dev/fuse usable?)");
+    return Status(Code::kFailedPrecondition,
+                  "cannot mount on " + options.mountpoint + " (does it exist, and is /dev/fuse usable?)");
   }
   if (fuse_daemonize(options.foreground ? 1 : 0) != 0) {
     fuse_unmount(f);
@@ -132,23 +151,20 @@ Status RunMount(const MountOptions& options) {
     return fs.status();
   }
   m.fs = std::move(*fs);
-  auto read_ahead = ReadAhead::Start(m.options);
-  if (!read_ahead.ok()) {
+  auto prefetcher = client::Prefetcher::Start(m.options);
+  if (!prefetcher.ok()) {
     fuse_unmount(f);
     fuse_destroy(f);
-    return read_ahead.status();
+    return prefetcher.status();
   }
-  m.read_ahead = std::move(*read_ahead);
+  m.prefetcher = std::move(*prefetcher);
   fuse_set_signal_handlers(fuse_get_session(f));
   int rc = fuse_loop(f);
   fuse_remove_signal_handlers(fuse_get_session(f));
   // Unmounted: whatever is still open is finished, as close would.
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    for (auto& [fid, f] : m.files) {
-      (void)FinishWrite(&m, f.get());
-      m.fs->EndWrite(fid);
-    }
+    for (auto& [fid, w] : m.files) (void)w.file->CloseAndRelease();
   }
   fuse_unmount(f);
   fuse_destroy(f);

@@ -54,11 +54,20 @@ int OpMknod(const char* path, mode_t mode, dev_t rdev) {
       m->fs->EndWrite((*writer)->attr().fid);
       return -ErrnoOf(st);
     }
-    case S_IFIFO: type = FileType::kFifo; break;
-    case S_IFCHR: type = FileType::kCharDevice; break;
-    case S_IFBLK: type = FileType::kBlockDevice; break;
-    case S_IFSOCK: type = FileType::kSocket; break;
-    default: return -EINVAL;
+    case S_IFIFO:
+      type = FileType::kFifo;
+      break;
+    case S_IFCHR:
+      type = FileType::kCharDevice;
+      break;
+    case S_IFBLK:
+      type = FileType::kBlockDevice;
+      break;
+    case S_IFSOCK:
+      type = FileType::kSocket;
+      break;
+    default:
+      return -EINVAL;
   }
   return -ErrnoOf(m->fs->Mknod(path, type, rdev, EntryOf(mode)).status());
 }
@@ -258,8 +267,12 @@ void Mounted::Renamed(const std::string& from, const std::string& to) {
       *path = to + path->substr(from.size());
     }
   };
-  for (auto& [fh, h] : handles) moved(&h->path);
-  for (auto& [fid, f] : files) moved(&f->path);
+  // Handles read by file id: only writers' paths (for patches) move.
+  for (auto& [fid, w] : files) {
+    std::string path = w.file->path();
+    moved(&path);
+    w.file->Renamed(path);
+  }
 }
 
 void AddNamespaceOps(fuse_operations* ops) {

@@ -47,6 +47,16 @@ Result<Attr> FileSystem::Stat(const std::string& path) {
   return a;
 }
 
+Result<Attr> FileSystem::StatFile(uint64_t fid) {
+  proto::ListFilesReq req;
+  req.after_fid = fid - 1;
+  req.limit = 1;
+  proto::ListFilesRsp page;
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kListFiles>(req, &page));
+  if (page.files.empty() || page.files[0].fid != fid) return NotFound("file id " + std::to_string(fid) + " is gone");
+  return page.files[0];
+}
+
 Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;

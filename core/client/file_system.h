@@ -63,6 +63,9 @@ class FileSystem {
   const ClientOptions& options() const { return options_; }
 
   Result<Attr> Stat(const std::string& path);
+  // A regular file by id, whatever its name is now (its name field holds
+  // its full path, empty for a staged file); NotFound once it is deleted.
+  Result<Attr> StatFile(uint64_t fid);
   Result<Attr> Mkdir(const std::string& path, bool parents, const NewEntry& entry = NewEntry::Directory());
   Result<std::vector<Attr>> ListDir(const std::string& path);
   Status Remove(const std::string& path);  // a file

@@ -1,17 +1,17 @@
-#include "mount/read_ahead.h"
+#include "core/client/prefetcher.h"
 
 #include <algorithm>
 
-namespace dfs::mount {
+namespace dfs::client {
 
-Result<std::unique_ptr<ReadAhead>> ReadAhead::Start(const client::ClientOptions& options) {
-  DFS_ASSIGN_OR_RETURN(auto fs, client::FileSystem::Connect(options));
-  std::unique_ptr<ReadAhead> ra(new ReadAhead(std::move(fs)));
+Result<std::unique_ptr<Prefetcher>> Prefetcher::Start(const ClientOptions& options) {
+  DFS_ASSIGN_OR_RETURN(auto fs, FileSystem::Connect(options));
+  std::unique_ptr<Prefetcher> ra(new Prefetcher(std::move(fs)));
   ra->worker_ = std::thread([r = ra.get()] { r->Loop(); });
   return ra;
 }
 
-ReadAhead::~ReadAhead() {
+Prefetcher::~Prefetcher() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -20,8 +20,8 @@ ReadAhead::~ReadAhead() {
   if (worker_.joinable()) worker_.join();
 }
 
-std::shared_future<Window> ReadAhead::Fetch(const client::Attr& attr, const std::string& path, uint64_t offset,
-                                            uint64_t length) {
+std::shared_future<Window> Prefetcher::Fetch(const Attr& attr, const std::string& path, uint64_t offset,
+                                             uint64_t length) {
   std::packaged_task<Window()> task([this, attr, path, offset, length] {
     Window w;
     w.offset = offset;
@@ -39,7 +39,7 @@ std::shared_future<Window> ReadAhead::Fetch(const client::Attr& attr, const std:
   return result;
 }
 
-void ReadAhead::Loop() {
+void Prefetcher::Loop() {
   while (true) {
     std::packaged_task<Window()> task;
     {
@@ -53,4 +53,4 @@ void ReadAhead::Loop() {
   }
 }
 
-}  // namespace dfs::mount
+}  // namespace dfs::client

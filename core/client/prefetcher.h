@@ -1,7 +1,7 @@
-// ReadAhead: fetches windows of files for the mount on its own thread, so
-// the next window of a sequential read crosses the network while the FUSE
-// thread hands the current one to the kernel. It has its own engine
-// connection: a FileSystem is used by one thread at a time.
+// Prefetcher: fetches windows of files on its own thread, so the next
+// window of a sequential read (ReadStream) crosses the network while the
+// caller (the mount's FUSE thread) hands the current one on. It has its own
+// engine connection: a FileSystem is used by one thread at a time.
 #pragma once
 
 #include <condition_variable>
@@ -15,7 +15,7 @@
 
 #include "core/client/file_system.h"
 
-namespace dfs::mount {
+namespace dfs::client {
 
 // Bytes of a file from `offset`, or why they could not be read.
 struct Window {
@@ -24,21 +24,20 @@ struct Window {
   Status status;
 };
 
-class ReadAhead {
+class Prefetcher {
  public:
-  static Result<std::unique_ptr<ReadAhead>> Start(const client::ClientOptions& options);
-  ~ReadAhead();  // finishes queued fetches, then stops the thread
+  static Result<std::unique_ptr<Prefetcher>> Start(const ClientOptions& options);
+  ~Prefetcher();  // finishes queued fetches, then stops the thread
 
   // Queues a read of [offset, offset + length) of the file (shorter at its
   // end). The future is ready when the bytes are.
-  std::shared_future<Window> Fetch(const client::Attr& attr, const std::string& path, uint64_t offset,
-                                   uint64_t length);
+  std::shared_future<Window> Fetch(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length);
 
  private:
-  explicit ReadAhead(std::unique_ptr<client::FileSystem> fs) : fs_(std::move(fs)) {}
+  explicit Prefetcher(std::unique_ptr<FileSystem> fs) : fs_(std::move(fs)) {}
   void Loop();
 
-  std::unique_ptr<client::FileSystem> fs_;  // used by the worker thread only
+  std::unique_ptr<FileSystem> fs_;  // used by the worker thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::packaged_task<Window()>> queue_;
@@ -46,4 +45,4 @@ class ReadAhead {
   std::thread worker_;
 };
 
-}  // namespace dfs::mount
+}  // namespace dfs::client

@@ -576,3 +576,26 @@ TEST_CASE("through the mount: EIO when no good copy is left, and at close after 
     CHECK(c.ReadLocal(c.dir() + "/mount.log").find("data server 1") != std::string::npos);
   }
 }
+
+TEST_CASE("an open handle reads its file by id: a rename and a new file at its old name elsewhere change nothing",
+          "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c, {"direct_read"});  // every read reaches the mount, none the page cache
+  if (m.Skipped()) return;
+  std::string old_bytes = RandomBytes(40 << 20, 21);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/a"}, old_bytes).code == 0);
+  int fd = open(m.Path("/a").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  std::string got(4096, '\0');
+  REQUIRE(pread(fd, got.data(), got.size(), 0) == 4096);
+  CHECK(got == old_bytes.substr(0, 4096));
+  // Another client moves the file away and writes a new one at its name.
+  REQUIRE(c.Dfs({"mv", "/a", "/b"}).code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/a"}, RandomBytes(40 << 20, 22)).code == 0);
+  // A read past the windows fetched (and fetched ahead) so far still reads
+  // the file opened.
+  REQUIRE(pread(fd, got.data(), got.size(), 32 << 20) == 4096);
+  CHECK(got == old_bytes.substr(32 << 20, 4096));
+  close(fd);
+}

@@ -1,0 +1,76 @@
+#include "core/client/read_stream.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace dfs::client {
+namespace {
+
+constexpr uint64_t kSequentialWindow = 8 << 20;  // of a sequential read
+constexpr uint64_t kRandomWindow = 1 << 20;      // of any other read
+constexpr size_t kAheadWindows = 2;              // fetched ahead of a sequential read
+
+}  // namespace
+
+void ReadStream::Drop() {
+  window_ = Window{};
+  ahead_.clear();
+}
+
+Result<size_t> ReadStream::Read(uint64_t offset, char* out, size_t size) {
+  // A read may span two windows.
+  size_t done = 0;
+  while (done < size) {
+    const uint64_t pos = offset + done;
+    if (!Holds(pos)) {
+      Status st = Fill(pos, size - done);
+      if (!st.ok()) {
+        Drop();
+        return st;
+      }
+      if (!Holds(pos)) break;  // at the end of the file
+    }
+    size_t n = std::min<uint64_t>(size - done, window_.offset + window_.bytes.size() - pos);
+    memcpy(out + done, window_.bytes.data() + (pos - window_.offset), n);
+    done += n;
+  }
+  return done;
+}
+
+Status ReadStream::Fill(uint64_t offset, uint64_t size) {
+  DFS_ASSIGN_OR_RETURN(attr_, fs_->StatFile(attr_.fid));  // the size may have moved since open
+  if (offset >= attr_.size) {
+    Drop();
+    return Status::Ok();
+  }
+  size = std::min(size, attr_.size - offset);
+  const bool sequential = offset == 0 || offset == window_.offset + window_.bytes.size();
+  Window w;
+  while (!ahead_.empty() && ahead_.front().offset + kSequentialWindow <= offset) ahead_.pop_front();
+  if (!ahead_.empty() && offset >= ahead_.front().offset) {
+    w = ahead_.front().window.get();  // usually ready: fetched while earlier windows were served
+    ahead_.pop_front();
+  } else {
+    ahead_.clear();
+  }
+  if (!w.status.ok() || !(offset >= w.offset && offset < w.offset + w.bytes.size())) {
+    ahead_.clear();
+    uint64_t length = std::max(size, sequential ? kSequentialWindow : kRandomWindow);
+    w = prefetcher_->Fetch(attr_, attr_.name, offset, length).get();
+    // A block lost beyond the bytes asked for fails only the reads of it.
+    if (!w.status.ok() && length > size) w = prefetcher_->Fetch(attr_, attr_.name, offset, size).get();
+    DFS_RETURN_IF_ERROR(w.status);
+  }
+  window_ = std::move(w);
+  if (sequential) {
+    // Keep kAheadWindows on their way, so the fetching thread never idles.
+    uint64_t next = ahead_.empty() ? window_.offset + window_.bytes.size() : ahead_.back().offset + kSequentialWindow;
+    while (ahead_.size() < kAheadWindows && next < attr_.size) {
+      ahead_.push_back({next, prefetcher_->Fetch(attr_, attr_.name, next, kSequentialWindow)});
+      next += kSequentialWindow;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace dfs::client

@@ -1,0 +1,55 @@
+// ReadStream: the reads of one open handle of a file, served from windows
+// of MiBs (the mount is asked 128 KiB at a time; the engine is fast with
+// windows of MiBs). While reads go on sequentially, the following windows
+// are fetched ahead by a Prefetcher, in file order.
+//
+// It reads the file by id: a rename or a replace of its name elsewhere
+// never changes what it reads. Each new window learns the file's size
+// afresh (by id), so it sees what others committed since (close-to-open).
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <future>
+
+#include "core/client/file_system.h"
+#include "core/client/prefetcher.h"
+
+namespace dfs::client {
+
+class ReadStream {
+ public:
+  ReadStream(FileSystem* fs, Prefetcher* prefetcher, Attr attr)
+      : fs_(fs), prefetcher_(prefetcher), attr_(std::move(attr)) {}
+
+  uint64_t fid() const { return attr_.fid; }
+
+  // Reads up to `size` bytes at `offset` into `out`: all of them, or fewer
+  // at the end of the file.
+  Result<size_t> Read(uint64_t offset, char* out, size_t size);
+
+  // What was fetched is stale (the file was written).
+  void Drop();
+
+ private:
+  struct Ahead {
+    uint64_t offset;
+    std::shared_future<Window> window;
+  };
+
+  // Makes window_ hold `offset` and as much as it can of the `size` bytes
+  // from it, unless that is past the end of the file.
+  Status Fill(uint64_t offset, uint64_t size);
+  bool Holds(uint64_t offset) const {
+    return offset >= window_.offset && offset < window_.offset + window_.bytes.size();
+  }
+
+  FileSystem* fs_;
+  Prefetcher* prefetcher_;
+  Attr attr_;
+  Window window_;            // the bytes being served
+  std::deque<Ahead> ahead_;  // the following windows, on their way
+};
+
+}  // namespace dfs::client
