@@ -69,13 +69,14 @@ Status RunDataServer(const DataServerOptions& options) {
 
   // Destroyed in reverse order, after the loop ends: each joins its thread,
   // which `stop` has already told to finish.
-  Rebuilder rebuilder(store.get(), options.meta, map->servers, &stop);
-  Reclaimer reclaimer(store.get(), options.meta, map->cluster_id, reserve, options.reclaim_seconds, &stop);
+  const Peers peers{options.meta, map->servers, nullptr};
+  Rebuilder rebuilder(store.get(), peers, &stop);
+  Reclaimer reclaimer(store.get(), peers, map->cluster_id, reserve, options.reclaim_seconds, &stop);
   ScrubOptions scrub_options;
   scrub_options.pass_days = options.scrub_days;
   scrub_options.mbps = options.scrub_mbps;
   scrub_options.state_path = options.dir + "/SCRUB";
-  Scrubber scrubber(store.get(), options.meta, map->servers, &stop, &last_request_ns, &rebuilder.progress(),
+  Scrubber scrubber(store.get(), peers, &stop, &last_request_ns, &rebuilder.progress(),
                     scrub_options);
   rebuilder.Start();
   reclaimer.Start();

@@ -9,16 +9,17 @@
 namespace dfs::data {
 namespace {
 
-client::ClientOptions PeerOptions(const std::atomic<bool>* stop) {
+client::ClientOptions PeerOptions(const Peers& peers, const std::atomic<bool>* stop) {
   client::ClientOptions options;
   options.cancel = stop;
+  options.connect = peers.connect;
   return options;
 }
 
 }  // namespace
 
-Neighbours::Neighbours(std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop)
-    : meta_(meta, nullptr, stop), peers_(std::move(servers), PeerOptions(stop)) {}
+Neighbours::Neighbours(const Peers& peers, const std::atomic<bool>* stop)
+    : meta_(peers.meta, peers.connect, stop), peers_(peers.servers, PeerOptions(peers, stop)) {}
 
 Neighbours::~Neighbours() = default;
 

@@ -25,9 +25,16 @@
 
 namespace dfs::data {
 
+// Where the rest of the cluster is, and how to reach it.
+struct Peers {
+  std::string meta;                  // the meta server's endpoint
+  std::vector<std::string> servers;  // data server i's endpoint at position i
+  transport::Connector connect;      // null: ZeroMQ; tests put a fake network here
+};
+
 class Neighbours {
  public:
-  Neighbours(std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop);
+  Neighbours(const Peers& peers, const std::atomic<bool>* stop);
   ~Neighbours();
 
   const std::string& meta_endpoint() const { return meta_.endpoint(); }

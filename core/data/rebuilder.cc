@@ -18,9 +18,8 @@ double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 }  // namespace
 
-Rebuilder::Rebuilder(BlockStore* store, std::string meta, std::vector<std::string> servers,
-                     const std::atomic<bool>* stop)
-    : store_(store), meta_(std::move(meta)), servers_(std::move(servers)), stop_(stop), index_(store->index()) {}
+Rebuilder::Rebuilder(BlockStore* store, Peers peers, const std::atomic<bool>* stop)
+    : store_(store), peers_(std::move(peers)), stop_(stop), index_(store->index()) {}
 
 Rebuilder::~Rebuilder() {
   if (thread_.joinable()) thread_.join();
@@ -53,7 +52,7 @@ void Rebuilder::MaybeReportProgress(bool force) {
 
 void Rebuilder::Run() {
   started_ = last_report_ = Now();
-  neighbours_ = std::make_unique<Neighbours>(meta_, servers_, stop_);
+  neighbours_ = std::make_unique<Neighbours>(peers_, stop_);
 
   std::vector<proto::Attr> retry;
   std::unordered_set<uint64_t> live;
@@ -64,7 +63,7 @@ void Rebuilder::Run() {
     auto page = neighbours_->ListFiles(after, 1000);
     if (!page.ok()) {
       if (!said_meta)
-        Log("rebuild: waiting for the meta server at %s: %s", meta_.c_str(), page.status().message().c_str());
+        Log("rebuild: waiting for the meta server at %s: %s", peers_.meta.c_str(), page.status().message().c_str());
       said_meta = true;
       SleepUnlessStopped(1, *stop_);
       continue;
@@ -117,7 +116,7 @@ void Rebuilder::Run() {
 
 bool Rebuilder::RebuildFile(const proto::Attr& file) {
   const uint32_t n = file.stripe_width;
-  if (n < 2 || index_ >= n || file.size == 0 || n > servers_.size()) return true;
+  if (n < 2 || index_ >= n || file.size == 0 || n > peers_.servers.size()) return true;
   auto ranges = neighbours_->DataRanges(file);
   if (!ranges.ok()) return false;  // the meta server is away: next round
   bool complete = true;

@@ -37,7 +37,7 @@ struct RebuildProgress {
 class Rebuilder {
  public:
   // `stop` ends the work early (the server is stopping).
-  Rebuilder(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop);
+  Rebuilder(BlockStore* store, Peers peers, const std::atomic<bool>* stop);
   ~Rebuilder();  // REQUIRES: *stop is set, or the rebuild is done
 
   void Start();
@@ -55,8 +55,7 @@ class Rebuilder {
   void MaybeReportProgress(bool force);
 
   BlockStore* store_;
-  std::string meta_;
-  std::vector<std::string> servers_;
+  Peers peers_;
   const std::atomic<bool>* stop_;
   uint32_t index_;
   std::unique_ptr<Neighbours> neighbours_;  // the rebuild thread's

@@ -4,10 +4,10 @@
 
 namespace dfs::data {
 
-Reclaimer::Reclaimer(BlockStore* store, std::string meta, std::string cluster_id, uint64_t reserve_bytes,
-                     double period_s, const std::atomic<bool>* stop)
+Reclaimer::Reclaimer(BlockStore* store, Peers peers, std::string cluster_id, uint64_t reserve_bytes, double period_s,
+                     const std::atomic<bool>* stop)
     : store_(store),
-      meta_(std::move(meta)),
+      peers_(std::move(peers)),
       cluster_id_(std::move(cluster_id)),
       reserve_bytes_(reserve_bytes),
       period_s_(period_s),
@@ -22,7 +22,7 @@ void Reclaimer::Start() {
 }
 
 void Reclaimer::Run() {
-  neighbours_ = std::make_unique<Neighbours>(meta_, std::vector<std::string>{}, stop_);
+  neighbours_ = std::make_unique<Neighbours>(Peers{peers_.meta, {}, peers_.connect}, stop_);
   do {
     Round();
   } while (SleepUnlessStopped(period_s_, *stop_));
@@ -34,7 +34,7 @@ void Reclaimer::Round() {
     if (!page.ok()) break;  // the meta server is away: next round
     if (page->cluster_id != cluster_id_) {
       fprintf(stderr, "dfs data %u: the meta server at %s belongs to cluster %s, not %s: deleting nothing\n",
-              store_->index(), meta_.c_str(), page->cluster_id.c_str(), cluster_id_.c_str());
+              store_->index(), peers_.meta.c_str(), page->cluster_id.c_str(), cluster_id_.c_str());
       break;
     }
     uint64_t moved = 0;

@@ -22,7 +22,7 @@ namespace dfs::data {
 
 class Reclaimer {
  public:
-  Reclaimer(BlockStore* store, std::string meta, std::string cluster_id, uint64_t reserve_bytes, double period_s,
+  Reclaimer(BlockStore* store, Peers peers, std::string cluster_id, uint64_t reserve_bytes, double period_s,
             const std::atomic<bool>* stop);
   ~Reclaimer();  // REQUIRES: *stop is set
 
@@ -35,7 +35,7 @@ class Reclaimer {
   void Round();
 
   BlockStore* store_;
-  std::string meta_;
+  Peers peers_;
   std::string cluster_id_;
   uint64_t reserve_bytes_;
   double period_s_;

@@ -35,11 +35,10 @@ bool Covered(const std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t 
 
 }  // namespace
 
-Scrubber::Scrubber(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop,
+Scrubber::Scrubber(BlockStore* store, Peers peers, const std::atomic<bool>* stop,
                    const std::atomic<int64_t>* last_request_ns, const RebuildProgress* rebuild, ScrubOptions options)
     : store_(store),
-      meta_(std::move(meta)),
-      servers_(std::move(servers)),
+      peers_(std::move(peers)),
       stop_(stop),
       last_request_ns_(last_request_ns),
       rebuild_(rebuild),
@@ -56,7 +55,7 @@ void Scrubber::Start() {
 }
 
 void Scrubber::Run() {
-  neighbours_ = std::make_unique<Neighbours>(meta_, servers_, stop_);
+  neighbours_ = std::make_unique<Neighbours>(peers_, stop_);
   // The rebuild reads and writes the whole store first; scrubbing beside it
   // would only slow both.
   while (!stopping() && rebuild_ && rebuild_->running) SleepUnlessStopped(0.5, *stop_);

@@ -51,8 +51,8 @@ class Scrubber {
  public:
   // `last_request_ns` is when the server last served a client (steady
   // clock); `rebuild` is waited for before the first pass.
-  Scrubber(BlockStore* store, std::string meta, std::vector<std::string> servers, const std::atomic<bool>* stop,
-           const std::atomic<int64_t>* last_request_ns, const RebuildProgress* rebuild, ScrubOptions options);
+  Scrubber(BlockStore* store, Peers peers, const std::atomic<bool>* stop, const std::atomic<int64_t>* last_request_ns,
+           const RebuildProgress* rebuild, ScrubOptions options);
   ~Scrubber();  // REQUIRES: *stop is set
 
   void Start();
@@ -73,8 +73,7 @@ class Scrubber {
   bool stopping() const { return stop_->load(); }
 
   BlockStore* store_;
-  std::string meta_;
-  std::vector<std::string> servers_;
+  Peers peers_;
   const std::atomic<bool>* stop_;
   const std::atomic<int64_t>* last_request_ns_;
   const RebuildProgress* rebuild_;

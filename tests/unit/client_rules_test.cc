@@ -15,36 +15,12 @@
 using namespace dfs;
 using dfs::client::FileSystem;
 using dfs::testing::FakeCluster;
+using dfs::testing::Pattern;
+using dfs::testing::ReadAll;
+using dfs::testing::Write;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string Pattern(size_t n, int seed) {
-  std::string s(n, '\0');
-  uint32_t x = 2654435761u * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1103515245 + 12345;
-    s[i] = static_cast<char>(x >> 16);
-  }
-  return s;
-}
-
-Status Write(FileSystem& fs, const std::string& path, const std::string& bytes) {
-  auto w = fs.CreateReplacing(path);
-  if (!w.ok()) return w.status();
-  DFS_RETURN_IF_ERROR((*w)->Write(bytes.data(), bytes.size()));
-  return (*w)->Close();
-}
-
-std::string ReadAll(FileSystem& fs, const std::string& path) {
-  auto a = fs.Stat(path);
-  REQUIRE(a.ok());
-  std::string out;
-  Status st = fs.ReadInto(*a, path, 0, a->size, &out);
-  INFO(st.ToString());
-  REQUIRE(st.ok());
-  return out;
-}
 
 bool Noticed(FakeCluster& c, const std::string& part) {
   for (const std::string& n : c.notices()) {

@@ -80,4 +80,31 @@ void FakeCluster::Plant(uint32_t server, const proto::Attr& file, uint64_t block
 
 void FakeCluster::Forget(uint32_t server, const proto::Attr& file) { REQUIRE(stores_[server]->Delete(file.fid).ok()); }
 
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  uint32_t x = 2654435761u * (seed + 1);
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1103515245 + 12345;
+    s[i] = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
+Status Write(client::FileSystem& fs, const std::string& path, const std::string& bytes) {
+  auto w = fs.CreateReplacing(path);
+  if (!w.ok()) return w.status();
+  DFS_RETURN_IF_ERROR((*w)->Write(bytes.data(), bytes.size()));
+  return (*w)->Close();
+}
+
+std::string ReadAll(client::FileSystem& fs, const std::string& path) {
+  auto a = fs.Stat(path);
+  REQUIRE(a.ok());
+  std::string out;
+  Status st = fs.ReadInto(*a, path, 0, a->size, &out);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  return out;
+}
+
 }  // namespace dfs::testing

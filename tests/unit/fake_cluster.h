@@ -63,4 +63,11 @@ class FakeCluster {
   std::vector<std::string> notices_;
 };
 
+// Bytes that differ with `seed`, the same for the same seed.
+std::string Pattern(size_t n, int seed);
+// The whole of `path` written as one copy (CreateReplacing, Write, Close).
+Status Write(client::FileSystem& fs, const std::string& path, const std::string& bytes);
+// The whole of `path`; fails the test if it cannot be read.
+std::string ReadAll(client::FileSystem& fs, const std::string& path);
+
 }  // namespace dfs::testing
