@@ -10,6 +10,7 @@
 
 #include "core/common/codec.h"
 #include "core/common/protocol.h"
+#include "loopback.h"
 #include "transport/server_loop.h"
 #include "transport/zmq_channel.h"
 
@@ -48,12 +49,7 @@ TEST_CASE("a handler that throws becomes an error reply naming the server") {
 
 TEST_CASE("the server loop survives a handler that throws and keeps serving") {
   transport::ServerLoop loop;
-  std::string endpoint;
-  for (int port = 21000 + getpid() % 5000, tries = 0; tries < 50; ++port, ++tries) {
-    endpoint = "tcp://127.0.0.1:" + std::to_string(port);
-    if (loop.Bind(endpoint).ok()) break;
-    endpoint.clear();
-  }
+  const std::string endpoint = testing::BindLoopback(loop, 21000);
   REQUIRE_FALSE(endpoint.empty());
   std::thread server([&] {
     loop.Run([](transport::Message&& m) -> transport::Message {

@@ -19,6 +19,7 @@
 #include "temp_dir.h"
 
 using namespace dfs;
+using dfs::client::FileSystem;
 using dfs::testing::FakeCluster;
 using dfs::testing::Pattern;
 using dfs::testing::ReadAll;
@@ -171,23 +172,33 @@ TEST_CASE("the scrubber finds a damaged copy with no read and repairs it from th
   CHECK(ReadAll(*fs, "/a") == Pattern(40 * 512, 8));
 }
 
-TEST_CASE("blocks of a file deleted while a holder was away are reclaimed when it is back") {
-  FakeCluster c(3);
-  auto fs = c.Connect();
-  REQUIRE(Write(*fs, "/a", Pattern(30 * 512, 9)).ok());
-  auto a = fs->Stat("/a");
+namespace {
+
+// File /a, written and then removed while server 1 was cut off: server 1
+// still holds its blocks.
+proto::Attr DeletedWhileAway(FakeCluster& c, FileSystem& fs) {
+  REQUIRE(Write(fs, "/a", Pattern(30 * 512, 9)).ok());
+  auto a = fs.Stat("/a");
   REQUIRE(a.ok());
   c.network.Cut(c.data_endpoints[1]);
-  REQUIRE(fs->Remove("/a").ok());
+  REQUIRE(fs.Remove("/a").ok());
   c.network.Cut(c.data_endpoints[1], false);
   REQUIRE(c.store(1).Holds(a->fid));  // the delete never reached it
   CHECK_FALSE(c.store(0).Holds(a->fid));
+  return *a;
+}
 
+}  // namespace
+
+TEST_CASE("blocks of a file deleted while a holder was away are reclaimed when it is back") {
+  FakeCluster c(3);
+  auto fs = c.Connect();
+  const proto::Attr a = DeletedWhileAway(c, *fs);
   std::atomic<bool> stop{false};
   data::Reclaimer reclaimer(&c.store(1), PeersOf(c), fs->map().cluster_id, /*reserve_bytes=*/0, /*period_s=*/0.05,
                             &stop);
   reclaimer.Start();
-  CHECK(Eventually([&] { return !c.store(1).Holds(a->fid); }));
+  CHECK(Eventually([&] { return !c.store(1).Holds(a.fid); }));
   stop = true;
   CHECK(reclaimer.files_reclaimed() == 1);
 }
@@ -195,16 +206,11 @@ TEST_CASE("blocks of a file deleted while a holder was away are reclaimed when i
 TEST_CASE("the reclaimer of another cluster's meta server deletes nothing") {
   FakeCluster c(3);
   auto fs = c.Connect();
-  REQUIRE(Write(*fs, "/a", Pattern(30 * 512, 10)).ok());
-  auto a = fs->Stat("/a");
-  REQUIRE(a.ok());
-  c.network.Cut(c.data_endpoints[1]);
-  REQUIRE(fs->Remove("/a").ok());
-  c.network.Cut(c.data_endpoints[1], false);
+  const proto::Attr a = DeletedWhileAway(c, *fs);
   std::atomic<bool> stop{false};
   data::Reclaimer reclaimer(&c.store(1), PeersOf(c), "some-other-cluster", 0, 0.05, &stop);
   reclaimer.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
-  CHECK(c.store(1).Holds(a->fid));
+  CHECK(c.store(1).Holds(a.fid));
 }

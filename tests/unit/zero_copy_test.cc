@@ -8,6 +8,7 @@
 #include "core/client/data_client.h"
 #include "core/common/protocol.h"
 #include "fake_network.h"
+#include "loopback.h"
 #include "transport/server_loop.h"
 #include "transport/zmq_channel.h"
 
@@ -54,12 +55,7 @@ TEST_CASE("a write batch is sent from its own buffer, and resent from it after a
 
 TEST_CASE("a large last frame crosses ZeroMQ without a copy at either end") {
   transport::ServerLoop loop;
-  std::string endpoint;
-  for (int port = 26000 + getpid() % 5000, tries = 0; tries < 50; ++port, ++tries) {
-    endpoint = "tcp://127.0.0.1:" + std::to_string(port);
-    if (loop.Bind(endpoint).ok()) break;
-    endpoint.clear();
-  }
+  const std::string endpoint = testing::BindLoopback(loop, 26000);
   REQUIRE_FALSE(endpoint.empty());
   bool left_in_place = false;
   std::string got;
