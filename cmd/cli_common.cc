@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <unistd.h>
 
 namespace dfs::cmd {
 namespace {
@@ -90,6 +91,79 @@ std::string JsonString(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+namespace {
+
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// \n, \t, ... or \ooo.
+std::string CEscape(unsigned char c) {
+  switch (c) {
+    case '\a': return "\\a";
+    case '\b': return "\\b";
+    case '\t': return "\\t";
+    case '\n': return "\\n";
+    case '\v': return "\\v";
+    case '\f': return "\\f";
+    case '\r': return "\\r";
+    default: {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\%03o", c);
+      return buf;
+    }
+  }
+}
+
+}  // namespace
+
+std::string ShowName(const std::string& name, NameStyle style) {
+  if (style == NameStyle::kLiteral) return name;
+  if (style == NameStyle::kEscape) {
+    std::string out;
+    for (unsigned char c : name) {
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (IsControl(c)) {
+        out += CEscape(c);
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  }
+  bool plain = true;
+  for (unsigned char c : name) plain &= !IsControl(c);
+  if (plain) return name;
+  // Runs of printable bytes in '...', control characters in $'...'.
+  std::string out;
+  size_t i = 0;
+  while (i < name.size()) {
+    if (IsControl(static_cast<unsigned char>(name[i]))) {
+      out += "$'";
+      while (i < name.size() && IsControl(static_cast<unsigned char>(name[i]))) {
+        out += CEscape(static_cast<unsigned char>(name[i++]));
+      }
+      out += "'";
+    } else {
+      out += "'";
+      while (i < name.size() && !IsControl(static_cast<unsigned char>(name[i]))) {
+        if (name[i] == '\'') {
+          out += "'\\''";
+        } else {
+          out += name[i];
+        }
+        ++i;
+      }
+      out += "'";
+    }
+  }
+  return out;
+}
+
+NameStyle NameStyleFor(bool escape) {
+  if (escape) return NameStyle::kEscape;
+  return isatty(STDOUT_FILENO) ? NameStyle::kShell : NameStyle::kLiteral;
 }
 
 std::string FormatTime(int64_t ns) {

@@ -61,6 +61,13 @@ Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g);
 std::string HumanSize(uint64_t bytes);
 // Escapes a string for a JSON document.
 std::string JsonString(const std::string& s);
+// How a name is shown: as it is (to a pipe, as GNU ls), with C escapes for
+// control characters (ls -b), or quoted for a shell where it has any (on a
+// terminal, as GNU ls: 'a'$'\n''b'), so no name can forge lines of output.
+enum class NameStyle { kLiteral, kEscape, kShell };
+std::string ShowName(const std::string& name, NameStyle style);
+// kShell when stdout is a terminal, else kLiteral; kEscape if `escape`.
+NameStyle NameStyleFor(bool escape);
 // "2026-11-29 21:40" in local time.
 std::string FormatTime(int64_t ns);
 

@@ -1,5 +1,6 @@
 // dfs ls: list directories.
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cmd/cli_common.h"
 #include "core/common/path.h"
@@ -13,6 +14,8 @@ struct LsFlags {
   bool recursive = false;
   bool human = false;
   bool json = false;
+  bool escape = false;
+  NameStyle style = NameStyle::kLiteral;
 };
 
 std::string ModeString(const client::Attr& a) {
@@ -23,38 +26,41 @@ std::string ModeString(const client::Attr& a) {
   return s;
 }
 
-void PrintEntry(const LsFlags& f, const client::Attr& a, const std::string& name) {
+void PrintEntry(const LsFlags& f, const client::Attr& a, const std::string& raw_name) {
+  const std::string name = ShowName(raw_name, f.style);
   if (!f.long_format) {
     printf("%s\n", name.c_str());
     return;
   }
   std::string size = f.human ? HumanSize(a.size) : std::to_string(a.size);
-  std::string target = client::IsSymlink(a) ? " -> " + a.target : "";
+  std::string target = client::IsSymlink(a) ? " -> " + ShowName(a.target, f.style) : "";
   printf("%s %5u %5u %8s %s %s%s\n", ModeString(a).c_str(), a.uid, a.gid, size.c_str(), FormatTime(a.mtime_ns).c_str(),
          name.c_str(), target.c_str());
 }
 
+// One entry as a JSON object, on one line. Names are exact: control
+// characters escaped as JSON does (a byte sequence that is not UTF-8 shows
+// as U+FFFD).
 std::string JsonEntry(const client::Attr& a, const std::string& path) {
   char seed[24];
   snprintf(seed, sizeof seed, "%016llx", static_cast<unsigned long long>(a.placement_seed));
-  std::string s = "{\"path\": " + JsonString(path) + ", \"name\": " + JsonString(BaseName(path)) +
-                  ", \"type\": \"" + client::TypeName(a) +
-                  "\", \"size\": " + std::to_string(a.size) + ", \"mode\": " + std::to_string(a.mode) +
-                  ", \"mtime_ns\": " + std::to_string(a.mtime_ns) + ", \"file_id\": " + std::to_string(a.fid) +
-                  ", \"uid\": " + std::to_string(a.uid) + ", \"gid\": " + std::to_string(a.gid);
-  if (client::IsSymlink(a)) s += ", \"target\": " + JsonString(a.target);
+  nlohmann::ordered_json j = {{"path", path},     {"name", BaseName(path)}, {"type", client::TypeName(a)},
+                              {"size", a.size},   {"mode", a.mode},         {"mtime_ns", a.mtime_ns},
+                              {"file_id", a.fid}, {"uid", a.uid},           {"gid", a.gid}};
+  if (client::IsSymlink(a)) j["target"] = a.target;
   if (client::IsRegular(a)) {
-    s += ", \"block_size\": " + std::to_string(a.block_size) +
-         ", \"placement_seed\": " + std::to_string(a.placement_seed) + ", \"placement_seed_hex\": \"" + seed +
-         "\", \"stripe_width\": " + std::to_string(a.stripe_width);
+    j["block_size"] = a.block_size;
+    j["placement_seed"] = a.placement_seed;
+    j["placement_seed_hex"] = seed;
+    j["stripe_width"] = a.stripe_width;
   }
-  return s + "}";
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 Status List(client::FileSystem& fs, const LsFlags& f, const std::string& dir, bool header,
             std::vector<std::string>* json) {
   DFS_ASSIGN_OR_RETURN(auto entries, fs.ListDir(dir));
-  if (header && !f.json) printf("%s:\n", dir.c_str());
+  if (header && !f.json) printf("%s:\n", ShowName(dir, f.style).c_str());
   for (const auto& e : entries) {
     if (f.json) {
       json->push_back(JsonEntry(e, JoinPath(dir, e.name)));
@@ -82,9 +88,11 @@ void RegisterLs(CLI::App& app, Globals& g, Runner& run) {
   sub->add_flag("-R,--recursive", f->recursive, "List subdirectories too");
   sub->add_flag("-h,--human-readable", f->human, "Sizes as 1.5K, 20M");
   sub->add_flag("--json", f->json, "One JSON document (docs/json-output.md)");
+  sub->add_flag("-b,--escape", f->escape, "Show control characters in names as C escapes (\\n, \\ooo)");
   sub->callback([&run, &g, f] {
     run = [&g, f]() -> Status {
       DFS_ASSIGN_OR_RETURN(std::string path, NormalizePath(f->path));
+      f->style = NameStyleFor(f->escape);
       DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
       auto stat = fs->Stat(path);
       if (!stat.ok()) return stat.status().WithContext("ls");

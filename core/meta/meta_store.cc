@@ -439,6 +439,10 @@ Result<Attr> MetaStore::Mknod(const proto::MknodReq& req) {
   if (req.type < static_cast<int>(proto::FileType::kFifo) || req.type > static_cast<int>(proto::FileType::kSocket)) {
     return InvalidArgument(req.path + ": mknod makes FIFOs, devices and sockets only");
   }
+  // As mknod(2): a device node only for the superuser (CAP_MKNOD).
+  const bool device = req.type == static_cast<int>(proto::FileType::kCharDevice) ||
+                      req.type == static_cast<int>(proto::FileType::kBlockDevice);
+  if (device && req.uid != 0) return Status(Code::kNotPermitted, req.path + ": only root makes device nodes");
   Txn txn(db_);
   DFS_ASSIGN_OR_RETURN(Attr parent, ParentForNew(req.path));
   Attr a;

@@ -1,8 +1,8 @@
 // The engine end to end: real servers, the dfs binary, bytes compared.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "cluster_fixture.h"
@@ -169,7 +169,7 @@ TEST_CASE("namespace commands behave like their coreutils cousins", "[integratio
     uint64_t fid = JsonNumber(c.Dfs({"stat", "--json", "/f"}).out, "file_id");
     CHECK(JsonNumber(c.Dfs({"stat", "--json", "/d/f"}).out, "file_id") == fid);
     CHECK(JsonNumber(c.Dfs({"stat", "--json", "/d/f"}).out, "nlink") == 2);
-    CHECK(c.Dfs({"ln", "/d", "/e"}).code != 0);  // not a directory
+    CHECK(c.Dfs({"ln", "/d", "/e"}).code != 0);    // not a directory
     CHECK(c.Dfs({"ln", "/f", "/d/f"}).code != 0);  // the name is taken
     std::string trashed = c.dir() + "/data0/trash/" + std::to_string(fid) + ".dat";
     REQUIRE(c.Dfs({"rm", "/f"}).code == 0);
@@ -193,7 +193,7 @@ TEST_CASE("namespace commands behave like their coreutils cousins", "[integratio
     REQUIRE(ls.code == 0);
     CHECK(ls.out.find("4.9K") != std::string::npos);
     auto json = c.Dfs({"ls", "--json", "/d"});
-    CHECK(json.out.find("\"size\": 5000") != std::string::npos);
+    CHECK(nlohmann::json::parse(json.out)[0]["size"] == 5000);
     // Global flags also work after the subcommand.
     auto after = dfs::testing::Run({dfs::testing::DfsBinary(), "ls", "/d", "--meta", c.meta_endpoint()});
     CHECK(after.code == 0);
@@ -221,4 +221,28 @@ TEST_CASE("a tree of many small and some large files copies byte-exact", "[integ
   }
   auto ls = c.Dfs({"ls", "--json", "/many/deep/er"});
   CHECK(std::count(ls.out.begin(), ls.out.end(), '{') == 200);
+}
+
+TEST_CASE("names with control characters: quoted on a terminal, escaped with -b, exact in --json", "[integration]") {
+  // Any byte but '/' and NUL may be in a name (POSIX); none may forge a line of dfs ls.
+  Cluster c(2);
+  const std::string forged = "a\nb";                // would show as two entries
+  const std::string odd = std::string("it's\x01");  // a quote and a control character
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/" + forged}, "x").code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/" + odd}, "y").code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/plain"}, "z").code == 0);
+
+  // To a pipe, as GNU ls: the bytes as they are.
+  CHECK(c.Dfs({"ls", "/"}).out == forged + "\n" + odd + "\nplain\n");
+  // -b: C escapes (and a backslash doubled).
+  CHECK(c.Dfs({"ls", "-b", "/"}).out == "a\\nb\nit's\\001\nplain\n");
+  // --json: exact.
+  auto json = nlohmann::json::parse(c.Dfs({"ls", "--json", "/"}).out);
+  REQUIRE(json.size() == 3);
+  CHECK(json[0]["name"] == forged);
+  CHECK(json[1]["name"] == odd);
+  // On a terminal: quoted for a shell, one line per entry.
+  auto tty = dfs::testing::Run(
+      {"script", "-qc", dfs::testing::DfsBinary() + " --meta " + c.meta_endpoint() + " ls /", "/dev/null"}, "", 30);
+  CHECK(tty.out == "'a'$'\\n''b'\r\n'it'\\''s'$'\\001'\r\nplain\r\n");
 }

@@ -286,6 +286,13 @@ TEST_CASE("special files keep their type and device number", "[unit]") {
   req.type = static_cast<int>(proto::FileType::kFile);
   CHECK(store->Mknod(req).status().code() == Code::kInvalidArgument);
   CHECK(store->OpenWrite(proto::OpenWriteReq{"/dev0", 0, ""}).status().code() == Code::kInvalidArgument);
+  // Device nodes are root's to make, as with mknod(2); FIFOs and sockets anyone's.
+  proto::MknodReq user{"/dev1", static_cast<int>(proto::FileType::kCharDevice), 0666, 0x0103, 1000, 1000};
+  CHECK(store->Mknod(user).status().code() == Code::kNotPermitted);
+  user.type = static_cast<int>(proto::FileType::kBlockDevice);
+  CHECK(store->Mknod(user).status().code() == Code::kNotPermitted);
+  user.type = static_cast<int>(proto::FileType::kFifo);
+  CHECK(store->Mknod(user).ok());
 }
 
 TEST_CASE("hard links: one file under two names until the last goes", "[unit]") {
