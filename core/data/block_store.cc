@@ -312,7 +312,14 @@ Status BlockStore::Read(const FileLayout& key, std::vector<BlockRecord>* records
         r.state = static_cast<uint32_t>(BlockState::kCorrupt);
       } else {
         r.state = static_cast<uint32_t>(BlockState::kOk);
-        if (r.flags & kWantData) data->append(p, x.length);
+        if (r.flags & kWantData) {
+          // Records may repeat a block: the bound is on the reply, not the file.
+          if (data->size() + x.length > kMaxReadBytes) {
+            return Status(Code::kResourceExhausted, "a read batch asks for more than " +
+                                                        std::to_string(kMaxReadBytes >> 20) + " MiB of block data");
+          }
+          data->append(p, x.length);
+        }
       }
     }
     i = j;

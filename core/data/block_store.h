@@ -70,6 +70,8 @@ class BlockStore {
 
   // Fills state, version, crc and length of each record (index and flags
   // set) and appends the data of verified blocks flagged kWantData to `data`.
+  // ResourceExhausted if that data would pass kMaxReadBytes (one reply).
+  static constexpr size_t kMaxReadBytes = 64 << 20;
   Status Read(const FileLayout& key, std::vector<BlockRecord>* records, std::string* data);
 
   // The corruption simulator: replaces `length` bytes at `offset` of a stored

@@ -29,6 +29,18 @@ TEST_CASE("blocks written are read back verified", "[unit]") {
   CHECK(data == b.data);
   for (auto& r : req) CHECK(r.state == static_cast<uint32_t>(BlockState::kOk));
 
+  SECTION("a read batch that would answer with more than one reply's worth of data is refused") {
+    // The same block asked for again and again: no bigger file needed.
+    std::vector<BlockRecord> many(BlockStore::kMaxReadBytes / 512 + 1, b.records[0]);
+    for (auto& r : many) r.flags = kWantData;
+    std::string big;
+    CHECK((*store)->Read(key, &many, &big).code() == Code::kResourceExhausted);
+    CHECK(big.size() <= BlockStore::kMaxReadBytes);
+    many.resize(1000);
+    big.clear();
+    CHECK((*store)->Read(key, &many, &big).ok());
+    CHECK(big.size() == 1000 * 512);
+  }
   SECTION("space stays within a few percent of the data") {
     struct stat st;
     uint64_t on_disk = 0;
