@@ -31,6 +31,7 @@ using Runner = std::function<Status()>;
 using Registrar = void (*)(CLI::App& app, Globals& globals, Runner& run);
 
 void RegisterMeta(CLI::App& app, Globals& g, Runner& run);
+void RegisterKeygen(CLI::App& app, Globals& g, Runner& run);
 void RegisterData(CLI::App& app, Globals& g, Runner& run);
 void RegisterCluster(CLI::App& app, Globals& g, Runner& run);
 void RegisterCp(CLI::App& app, Globals& g, Runner& run);

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
 
   Runner run;
   for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs,
-                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterLn, RegisterStatus, RegisterCorrupt, RegisterFsck, RegisterMount}) {
+                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterLn, RegisterStatus, RegisterCorrupt, RegisterFsck, RegisterMount, RegisterKeygen}) {
     r(app, g, run);
   }
 

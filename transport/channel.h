@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "transport/curve.h"
 #include "transport/message.h"
 
 namespace dfs::transport {
@@ -32,6 +33,8 @@ struct ChannelOptions {
   // Set by another thread (a server stopping): a wait for a reply gives up
   // within 100 ms. Null: never.
   const std::atomic<bool>* cancel = nullptr;
+  // CURVE keys to present (transport/curve.h); null: a plain connection.
+  std::shared_ptr<const CurveClient> curve = nullptr;
 };
 
 class Channel {

@@ -24,9 +24,15 @@ void ServerLoop::RequestStop() { stop_ = true; }
 
 void ServerLoop::Stop() { stop_this_ = true; }
 
-Status ServerLoop::Bind(const std::string& endpoint) {
+Status ServerLoop::Bind(const std::string& endpoint, const CurveServer* curve) {
+  if (curve) DFS_RETURN_IF_ERROR(ZapHandler::Admit(curve->admitted));
   try {
     socket_ = std::make_unique<zmq::socket_t>(Context(), zmq::socket_type::router);
+    if (curve) {
+      socket_->set(zmq::sockopt::curve_server, 1);
+      socket_->set(zmq::sockopt::curve_secretkey, curve->own.secret_key);
+      socket_->set(zmq::sockopt::zap_domain, "dfs");
+    }
     socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxMessageBytes));
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::router_mandatory, 0);

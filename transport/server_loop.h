@@ -13,7 +13,9 @@
 #include <string>
 
 #include "base/status.h"
+#include "transport/curve.h"
 #include "transport/message.h"
+#include "transport/zap_handler.h"
 
 namespace zmq {
 class socket_t;
@@ -29,8 +31,10 @@ class ServerLoop {
   ServerLoop();
   ~ServerLoop();
 
-  // Binds `endpoint` (tcp://host:port).
-  Status Bind(const std::string& endpoint);
+  // Binds `endpoint` (tcp://host:port). With `curve`, every connection is
+  // encrypted and only clients whose public key it admits get in (the key
+  // check is process-wide: the last list bound holds for every loop).
+  Status Bind(const std::string& endpoint, const CurveServer* curve = nullptr);
 
   // Serves until RequestStop(). `tick` runs about every `tick_ms` between requests.
   void Run(const Handler& handler, const Tick& tick = nullptr, int tick_ms = 200);

@@ -38,16 +38,23 @@ void ZmqChannel::Reset() {
   socket_->set(zmq::sockopt::reconnect_ivl_max, 1000);
   socket_->set(zmq::sockopt::sndhwm, 1000);
   socket_->set(zmq::sockopt::rcvhwm, 1000);
+  if (options_.curve) {
+    socket_->set(zmq::sockopt::curve_serverkey, options_.curve->server_public);
+    socket_->set(zmq::sockopt::curve_publickey, options_.curve->own.public_key);
+    socket_->set(zmq::sockopt::curve_secretkey, options_.curve->own.secret_key);
+  }
   // Connection events tell at once when the server refuses or drops the
   // connection, instead of waiting out a timeout.
   std::string monitor = "inproc://dfs-channel-monitor-" + std::to_string(next_monitor++);
   if (zmq_socket_monitor(static_cast<void*>(*socket_), monitor.c_str(),
-                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED) == 0) {
+                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
     monitor_ = std::make_unique<zmq::socket_t>(Context(), zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
     monitor_->connect(monitor);
   }
-  connected_ = refused_ = lost_ = false;
+  connected_ = refused_ = lost_ = refused_key_ = false;
   try {
     socket_->connect(endpoint_);
   } catch (const zmq::error_t&) {
@@ -76,6 +83,9 @@ void ZmqChannel::DrainEvents() {
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       connected_ = false;
       lost_ = true;
+    } else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+      refused_key_ = true;  // connected, but the server would not take our key (or we need one)
     }
   }
 }
@@ -94,7 +104,7 @@ bool ZmqChannel::Connected(int wait_ms) {
     }
     if (items[0].revents & ZMQ_POLLOUT) return true;
     DrainEvents();
-    if (refused_) return false;  // the server refused: it is not there
+    if (refused_ || refused_key_) return false;  // the server refused: not there, or not our key
     if (Clock::now() >= deadline) return false;
   }
 }
@@ -134,6 +144,10 @@ Status ZmqChannel::Send(Message request) {
   try {
     if (!send_all(false)) {
       if (!Connected(options_.connect_timeout_ms)) {
+        if (refused_key_) {
+          return Status(Code::kPermissionDenied,
+                        endpoint_ + " refused our key: is this client's key (--key, DFS_KEY) admitted by the cluster?");
+        }
         return Unavailable((refused_ ? "connection refused by " : "cannot connect to ") + endpoint_);
       }
       if (!send_all(false)) return Unavailable("cannot connect to " + endpoint_);

@@ -45,6 +45,7 @@ class ZmqChannel final : public Channel {
   bool connected_ = false;                  // a connection is up
   bool refused_ = false;                    // the last connect attempt failed, none is up
   bool lost_ = false;                       // a connection dropped since Reset()
+  bool refused_key_ = false;                // a handshake failed: the server refused our key
 };
 
 }  // namespace dfs::transport

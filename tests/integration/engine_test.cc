@@ -7,6 +7,7 @@
 
 #include "cluster_fixture.h"
 #include "core/common/placement.h"
+#include "transport/curve.h"
 
 using dfs::testing::Cluster;
 using dfs::testing::JsonNumber;
@@ -245,4 +246,24 @@ TEST_CASE("names with control characters: quoted on a terminal, escaped with -b,
   auto tty = dfs::testing::Run(
       {"script", "-qc", dfs::testing::DfsBinary() + " --meta " + c.meta_endpoint() + " ls /", "/dev/null"}, "", 30);
   CHECK(tty.out == "'a'$'\\n''b'\r\n'it'\\''s'$'\\001'\r\nplain\r\n");
+}
+
+TEST_CASE("dfs keygen makes a CURVE key pair in zcert files and never overwrites one by surprise", "[integration]") {
+  const std::string dir = std::filesystem::temp_directory_path() / ("dfs-keygen-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto r = dfs::testing::Run({dfs::testing::DfsBinary(), "keygen", dir + "/k"});
+  REQUIRE(r.code == 0);
+  auto pair = dfs::transport::ReadCert(dir + "/k");
+  auto pub = dfs::transport::ReadCert(dir + "/k.pub");
+  REQUIRE((pair.ok() && pub.ok()));
+  CHECK(r.out == pair->public_key + "\n");
+  CHECK(pub->public_key == pair->public_key);
+  CHECK(pub->secret_key.empty());
+  CHECK((std::filesystem::status(dir + "/k").permissions() & std::filesystem::perms::group_read) ==
+        std::filesystem::perms::none);
+  auto again = dfs::testing::Run({dfs::testing::DfsBinary(), "keygen", dir + "/k"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.err, Catch::Contains("exists"));
+  CHECK(dfs::transport::ReadCert(dir + "/k")->secret_key == pair->secret_key);
+  std::filesystem::remove_all(dir);
 }
