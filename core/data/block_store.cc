@@ -216,6 +216,12 @@ Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecor
     DFS_RETURN_IF_ERROR(
         f->idx->Read(kIdxHeader + first_slot * kIdxRecord, reinterpret_cast<char*>(old.data()), n * kIdxRecord));
     bool any_newer = false;
+    // Slots that held no block before, counted as their records are written.
+    auto count_added = [&](size_t from, size_t to) {
+      auto counted = block_counts_.find(key.fid);
+      if (counted == block_counts_.end()) return;
+      for (size_t k = from; k < to; ++k) counted->second += old[k].version == 0;
+    };
     for (size_t k = 0; k < n; ++k) any_newer |= old[k].version > records[i + k].version;
     std::vector<IdxRecord> fresh(n);
     for (size_t k = 0; k < n; ++k) fresh[k] = {records[i + k].crc, records[i + k].length, records[i + k].version};
@@ -224,6 +230,7 @@ Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecor
           f->dat->Write(static_cast<uint64_t>(first_slot * key.block_size), data.data() + offset, run_bytes));
       DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + first_slot * kIdxRecord,
                                         reinterpret_cast<const char*>(fresh.data()), n * kIdxRecord));
+      count_added(0, n);
     } else {
       // A newer version is already here: keep it, write only the others;
       // a repair replaces a newer-looking copy that does not verify (a
@@ -239,6 +246,7 @@ Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecor
                                             fresh[k].length));
           DFS_RETURN_IF_ERROR(f->idx->Write(kIdxHeader + (first_slot + k) * kIdxRecord,
                                             reinterpret_cast<const char*>(&fresh[k]), kIdxRecord));
+          count_added(k, k + 1);
         }
         off += fresh[k].length;
       }
@@ -372,6 +380,7 @@ bool BlockStore::Holds(uint64_t fid) const {
 Status BlockStore::Delete(uint64_t fid) {
   std::lock_guard<std::mutex> lock(mu_);
   Close(fid);
+  block_counts_.erase(fid);
   for (const char* ext : {".dat", ".idx"}) {
     DFS_RETURN_IF_ERROR(trash_.Put(FilePath(fid, ext), std::to_string(fid) + ext));
   }

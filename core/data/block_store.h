@@ -147,6 +147,10 @@ class BlockStore {
   bool dirty_ = false;           // written since the last Flush()
   std::string scratch_;          // read buffer, reused
   std::vector<uint64_t> slots_;  // slots of the current read run, reused
+  // Blocks stored per file, for Stats: counted from the index once, then
+  // kept up to date by writes (a drop or a delete forgets the file's count),
+  // so a status costs O(files), not a scan of every index.
+  std::unordered_map<uint64_t, uint64_t> block_counts_;
 };
 
 }  // namespace dfs::data

@@ -103,6 +103,7 @@ Status BlockStore::DropBlocks(const FileLayout& key, const std::vector<uint64_t>
   auto opened = Get(key, false);
   if (!opened.ok()) return opened.status().code() == Code::kNotFound ? Status::Ok() : opened.status();
   OpenFile* f = *opened;
+  block_counts_.erase(key.fid);  // counted again at the next Stats
   const IdxRecord empty{};
   for (uint64_t block : blocks) {
     if (!HoldsBlock(key.placement_seed, key.stripe_width, index_, block)) continue;
@@ -134,11 +135,14 @@ Result<StoreStats> BlockStore::Stats() {
   StoreStats s;
   for (const DiskEntry& e : disk_->List(dir_ + "/blocks", true)) {
     bool is_index = false;
-    if (!FidOf(e.path, &is_index)) continue;
+    const uint64_t fid = FidOf(e.path, &is_index);
+    if (!fid) continue;
     // What the disk holds, not the files' lengths: holes cost nothing.
     s.live_bytes += e.bytes;
     if (is_index) {
-      s.blocks += CountStoredBlocks(disk_, e.path);
+      auto counted = block_counts_.find(fid);
+      if (counted == block_counts_.end()) counted = block_counts_.emplace(fid, CountStoredBlocks(disk_, e.path)).first;
+      s.blocks += counted->second;
     } else {
       ++s.files;
       s.bytes += e.bytes;

@@ -156,3 +156,33 @@ TEST_CASE("the block store locks itself: threads writing, reading, listing and d
   for (auto& th : threads) th.join();
   CHECK(failures == 0);
 }
+
+TEST_CASE("the stored block count stays exact through writes, drops and deletes, without rescanning", "[unit]") {
+  testing::TempDir dir;
+  auto store = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(store.ok());
+  auto blocks = [&] { return (*store)->Stats()->blocks; };
+  FileLayout key{9, 777, 5, 512};
+  Blocks first = MakeBlocks(key, 0, 100, MakeVersion(2, 0), 'a');  // 40 of the 100 are server 0's
+  REQUIRE((*store)->Write(key, first.records, first.data).ok());
+  CHECK(blocks() == first.records.size());  // counted from the index
+  // Overwrites (newer, and an older one that loses) add nothing.
+  Blocks newer = MakeBlocks(key, 0, 100, MakeVersion(3, 0), 'b');
+  REQUIRE((*store)->Write(key, newer.records, newer.data).ok());
+  Blocks older = MakeBlocks(key, 0, 200, MakeVersion(1, 0), 'c');  // loses where it overlaps, adds past 100
+  REQUIRE((*store)->Write(key, older.records, older.data).ok());
+  CHECK(blocks() == older.records.size());
+  // A second file, and a drop of two blocks of the first.
+  FileLayout other{10, 778, 5, 512};
+  Blocks second = MakeBlocks(other, 0, 50, MakeVersion(4, 0), 'd');
+  REQUIRE((*store)->Write(other, second.records, second.data).ok());
+  REQUIRE((*store)->DropBlocks(key, {older.records[0].index, older.records[1].index}).ok());
+  CHECK(blocks() == older.records.size() - 2 + second.records.size());
+  REQUIRE((*store)->Delete(key.fid).ok());
+  CHECK(blocks() == second.records.size());
+  // The same figure from a fresh count of the disk.
+  store->reset();
+  auto reopened = BlockStore::Open(dir.path(), "cluster", 0);
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->Stats()->blocks == second.records.size());
+}
