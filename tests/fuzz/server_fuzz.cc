@@ -40,6 +40,8 @@ struct Servers {
   Servers() {
     char tmpl[] = "/tmp/dfs-fuzz.XXXXXX";
     dir = mkdtemp(tmpl);
+    static std::string* to_remove = new std::string(dir);  // nothing left behind at exit
+    std::atexit([] { std::filesystem::remove_all(*to_remove); });
     meta_store = std::move(*meta::MetaStore::Open(dir + "/meta"));
     (void)meta_store->SetServers({"tcp://127.0.0.1:1", "tcp://127.0.0.1:2"});
     meta = std::make_unique<meta::MetaService>(meta_store.get());
