@@ -47,15 +47,7 @@ Result<Attr> FileSystem::Stat(const std::string& path) {
   return a;
 }
 
-Result<Attr> FileSystem::StatFile(uint64_t fid) {
-  proto::ListFilesReq req;
-  req.after_fid = fid - 1;
-  req.limit = 1;
-  proto::ListFilesRsp page;
-  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kListFiles>(req, &page));
-  if (page.files.empty() || page.files[0].fid != fid) return NotFound("file id " + std::to_string(fid) + " is gone");
-  return page.files[0];
-}
+Result<Attr> FileSystem::StatFile(uint64_t fid) { return FileById(*meta_, fid); }
 
 Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
@@ -153,14 +145,7 @@ void FileSystem::EndWrite(uint64_t fid) {
   (void)meta_->Call<proto::Op::kReleaseLeases>(leases_->LeaseRequest({fid}, /*abandon=*/false), &rsp);
 }
 
-Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) {
-  proto::ExtentsReq req;
-  req.fid = fid;
-  req.first = first;
-  proto::ExtentsRsp rsp;
-  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kGetExtents>(req, &rsp));
-  return rsp;
-}
+Result<proto::ExtentsRsp> FileSystem::Extents(uint64_t fid, uint64_t first) { return ExtentsFrom(*meta_, fid, first); }
 
 ExtentCursor::Fetch FileSystem::ExtentFetch() {
   return [this](uint64_t fid, uint64_t first) { return Extents(fid, first); };

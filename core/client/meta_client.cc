@@ -19,4 +19,24 @@ Result<transport::Message> MetaClient::RoundTrip(transport::Message request) {
   return reply;
 }
 
+Result<proto::Attr> FileById(MetaClient& meta, uint64_t fid, uint64_t* next_fid) {
+  proto::ListFilesReq req;
+  req.after_fid = fid - 1;
+  req.limit = 1;
+  proto::ListFilesRsp page;
+  DFS_RETURN_IF_ERROR(meta.Call<proto::Op::kListFiles>(req, &page));
+  if (next_fid) *next_fid = page.next_fid;
+  if (page.files.empty() || page.files[0].fid != fid) return NotFound("file id " + std::to_string(fid) + " is gone");
+  return page.files[0];
+}
+
+Result<proto::ExtentsRsp> ExtentsFrom(MetaClient& meta, uint64_t fid, uint64_t first) {
+  proto::ExtentsReq req;
+  req.fid = fid;
+  req.first = first;
+  proto::ExtentsRsp page;
+  DFS_RETURN_IF_ERROR(meta.Call<proto::Op::kGetExtents>(req, &page));
+  return page;
+}
+
 }  // namespace dfs::client

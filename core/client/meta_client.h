@@ -34,6 +34,15 @@ class MetaClient {
   uint64_t next_id_ = 1;
 };
 
+// A regular file by id, whatever its name is now (its name field holds its
+// full path, empty for a staged file); NotFound once it is deleted.
+// `next_fid`, if given, gets the meta server's file id counter (ids below it
+// were handed out).
+Result<proto::Attr> FileById(MetaClient& meta, uint64_t fid, uint64_t* next_fid = nullptr);
+
+// The page of a file's extent map from block `first` on.
+Result<proto::ExtentsRsp> ExtentsFrom(MetaClient& meta, uint64_t fid, uint64_t first);
+
 template <proto::Op op>
 Status MetaClient::Call(const typename proto::OpSpec<op>::Request& req, typename proto::OpSpec<op>::Reply* rsp) {
   DFS_ASSIGN_OR_RETURN(auto reply, RoundTrip(proto::Request<op>(next_id_++, req)));

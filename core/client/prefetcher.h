@@ -22,6 +22,8 @@ struct Window {
   uint64_t offset = 0;
   std::string bytes;
   Status status;
+
+  bool Holds(uint64_t at) const { return at >= offset && at < offset + bytes.size(); }
 };
 
 class Prefetcher {

@@ -53,7 +53,7 @@ Status ReadStream::Fill(uint64_t offset, uint64_t size) {
   } else {
     ahead_.clear();
   }
-  if (!w.status.ok() || !(offset >= w.offset && offset < w.offset + w.bytes.size())) {
+  if (!w.status.ok() || !w.Holds(offset)) {
     ahead_.clear();
     uint64_t length = std::max(size, sequential ? kSequentialWindow : kRandomWindow);
     w = prefetcher_->Fetch(attr_, attr_.name, offset, length).get();

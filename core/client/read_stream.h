@@ -41,9 +41,7 @@ class ReadStream {
   // Makes window_ hold `offset` and as much as it can of the `size` bytes
   // from it, unless that is past the end of the file.
   Status Fill(uint64_t offset, uint64_t size);
-  bool Holds(uint64_t offset) const {
-    return offset >= window_.offset && offset < window_.offset + window_.bytes.size();
-  }
+  bool Holds(uint64_t offset) const { return window_.Holds(offset); }
 
   FileSystem* fs_;
   Prefetcher* prefetcher_;

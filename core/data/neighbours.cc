@@ -33,21 +33,12 @@ Result<proto::ListFilesRsp> Neighbours::ListFiles(uint64_t after_fid, uint32_t l
 }
 
 Result<proto::Attr> Neighbours::File(uint64_t fid, uint64_t* next_fid) {
-  DFS_ASSIGN_OR_RETURN(proto::ListFilesRsp page, ListFiles(fid - 1, 1));
-  *next_fid = page.next_fid;
-  if (page.files.empty() || page.files[0].fid != fid) return NotFound("file id " + std::to_string(fid));
-  return page.files[0];
+  return client::FileById(meta_, fid, next_fid);
 }
 
 Result<std::vector<std::pair<uint64_t, uint64_t>>> Neighbours::DataRanges(const proto::Attr& file) {
-  client::ExtentCursor cursor(file, [this](uint64_t fid, uint64_t first) -> Result<proto::ExtentsRsp> {
-    proto::ExtentsReq req;
-    req.fid = fid;
-    req.first = first;
-    proto::ExtentsRsp page;
-    DFS_RETURN_IF_ERROR(meta_.Call<proto::Op::kGetExtents>(req, &page));
-    return page;
-  });
+  client::ExtentCursor cursor(file,
+                              [this](uint64_t fid, uint64_t first) { return client::ExtentsFrom(meta_, fid, first); });
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   uint64_t at = 0;
   while (true) {

@@ -37,8 +37,6 @@ class Neighbours {
   Neighbours(const Peers& peers, const std::atomic<bool>* stop);
   ~Neighbours();
 
-  const std::string& meta_endpoint() const { return meta_.endpoint(); }
-
   Result<proto::ListFilesRsp> ListFiles(uint64_t after_fid, uint32_t limit);
   // The file with id `fid`, or NotFound; `next_fid` gets the meta server's
   // file id counter (ids below it were handed out).
