@@ -1,10 +1,11 @@
 #include "cmd/cli_common.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <unistd.h>
 
 namespace dfs::cmd {
 namespace {
@@ -35,8 +36,40 @@ CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::strin
   return sub;
 }
 
-client::ClientOptions MakeOptions(const Globals& g) {
+std::string DefaultClusterDir() {
+  if (const char* x = getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/dfs/cluster";
+  const char* home = getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.local/state/dfs/cluster";
+}
+
+std::string ClusterKeyDir(const std::string& cluster_dir) { return cluster_dir + "/keys"; }
+
+Result<transport::Connector> ClientKey(const Globals& g) {
+  std::string path = g.key;
+  if (path.empty()) {
+    std::string config;
+    if (const char* x = getenv("XDG_CONFIG_HOME"); x && *x) {
+      config = std::string(x) + "/dfs/key";
+    } else if (const char* home = getenv("HOME"); home && *home) {
+      config = std::string(home) + "/.config/dfs/key";
+    }
+    const std::string local = ClusterKeyDir(DefaultClusterDir()) + "/admin.key";
+    for (const std::string& candidate : {config, local}) {
+      if (!candidate.empty() && access(candidate.c_str(), R_OK) == 0) {
+        path = candidate;
+        break;
+      }
+    }
+    if (path.empty()) return transport::Connector(nullptr);
+  }
+  auto keys = transport::ReadClientCert(path);
+  if (!keys.ok()) return Status(Code::kInvalidArgument, keys.status().message() + " (--key, DFS_KEY)");
+  return transport::CurveConnector(std::make_shared<transport::CurveClient>(std::move(*keys)));
+}
+
+Result<client::ClientOptions> MakeOptions(const Globals& g) {
   client::ClientOptions o;
+  DFS_ASSIGN_OR_RETURN(o.connect, ClientKey(g));
   o.meta = g.meta;
   o.write_timeout_s = g.timeout;
   o.verbose = g.verbose;
@@ -49,7 +82,8 @@ client::ClientOptions MakeOptions(const Globals& g) {
 }
 
 Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g) {
-  return client::FileSystem::Connect(MakeOptions(g));
+  DFS_ASSIGN_OR_RETURN(client::ClientOptions options, MakeOptions(g));
+  return client::FileSystem::Connect(options);
 }
 
 std::string HumanSize(uint64_t bytes) {
@@ -75,11 +109,21 @@ std::string JsonString(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -100,13 +144,20 @@ bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 // \n, \t, ... or \ooo.
 std::string CEscape(unsigned char c) {
   switch (c) {
-    case '\a': return "\\a";
-    case '\b': return "\\b";
-    case '\t': return "\\t";
-    case '\n': return "\\n";
-    case '\v': return "\\v";
-    case '\f': return "\\f";
-    case '\r': return "\\r";
+    case '\a':
+      return "\\a";
+    case '\b':
+      return "\\b";
+    case '\t':
+      return "\\t";
+    case '\n':
+      return "\\n";
+    case '\v':
+      return "\\v";
+    case '\f':
+      return "\\f";
+    case '\r':
+      return "\\r";
     default: {
       char buf[8];
       snprintf(buf, sizeof buf, "\\%03o", c);

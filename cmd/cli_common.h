@@ -4,19 +4,19 @@
 // into the exit code.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
-#include "core/client/file_system.h"
 #include "base/status.h"
+#include "core/client/file_system.h"
 
 namespace dfs::cmd {
 
 struct Globals {
   std::string meta = "tcp://127.0.0.1:7100";
+  std::string key;     // --key or env DFS_KEY: the client's key file
   double timeout = 0;  // seconds a write waits for a down server; 0 = forever
   bool quiet = false;
   bool verbose = false;
@@ -55,7 +55,16 @@ CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::strin
 void CatchInterrupts();
 bool Interrupted();
 
-client::ClientOptions MakeOptions(const Globals& g);
+// The client's key, as channels that present it: --key (or env DFS_KEY),
+// else ~/.config/dfs/key, else the admin key of the local cluster `dfs
+// cluster up` made in its default directory; none of them: plain channels
+// (a server with keys refuses them, saying so).
+Result<transport::Connector> ClientKey(const Globals& g);
+// Where `dfs cluster up` keeps a cluster's keys.
+std::string ClusterKeyDir(const std::string& cluster_dir);
+std::string DefaultClusterDir();
+
+Result<client::ClientOptions> MakeOptions(const Globals& g);
 Result<std::unique_ptr<client::FileSystem>> Connect(const Globals& g);
 
 // "1.5K", "20M", as ls -h.

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "cmd/cli_common.h"
+#include "core/common/identity.h"
+#include "transport/curve.h"
 
 namespace dfs::cmd {
 namespace {
@@ -28,12 +30,6 @@ struct ClusterFlags {
   uint32_t servers = 0;    // 0: what the cluster has, or 5
   uint32_t base_port = 0;  // 0: what the cluster has, or 7100
 };
-
-std::string DefaultDir() {
-  if (const char* x = getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/dfs/cluster";
-  const char* home = getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.local/state/dfs/cluster";
-}
 
 std::string Endpoint(uint32_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
 
@@ -78,7 +74,7 @@ struct Layout {
 };
 
 Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
-  Layout l{f.dir.empty() ? DefaultDir() : f.dir, 0, 0};
+  Layout l{f.dir.empty() ? DefaultClusterDir() : f.dir, 0, 0};
   std::ifstream conf(l.dir + "/cluster.conf");
   uint32_t servers = 0, port = 0;
   if (conf >> servers >> port) {
@@ -94,14 +90,43 @@ Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
     l.base_port = f.base_port ? f.base_port : 7100;
   }
   if (l.servers < 2) return InvalidArgument("a cluster needs at least 2 data servers (--servers)");
-  if (l.base_port + l.servers > 65535) return InvalidArgument("--base-port too high for " + std::to_string(l.servers) + " servers");
+  if (l.base_port + l.servers > 65535)
+    return InvalidArgument("--base-port too high for " + std::to_string(l.servers) + " servers");
   return l;
 }
 
+// A cluster's own commands use its admin key.
 Globals ClusterGlobals(const Layout& l, const Globals& g) {
   Globals cg = g;
   cg.meta = Endpoint(l.base_port);
+  cg.key = ClusterKeyDir(l.dir) + "/admin.key";
   return cg;
+}
+
+// The cluster's keys, made once: the servers' key pair (server.key), an
+// admin key for its owner (admin.key, trusted: a mount with it acts for
+// the calling user), and the list of admitted keys (authorized_keys).
+Status EnsureKeys(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InvalidArgument("cannot create " + dir + ": " + ec.message());
+  chmod(dir.c_str(), 0700);
+  const std::string server = dir + "/server.key", admin = dir + "/admin.key", list = dir + "/authorized_keys";
+  transport::KeyPair server_keys;
+  if (access(server.c_str(), R_OK) == 0) {
+    DFS_ASSIGN_OR_RETURN(server_keys, transport::ReadCert(server));
+  } else {
+    DFS_ASSIGN_OR_RETURN(server_keys, transport::NewKeyPair());
+    DFS_RETURN_IF_ERROR(transport::WriteCert(server, server_keys));
+  }
+  if (access(admin.c_str(), R_OK) == 0) return Status::Ok();
+  DFS_ASSIGN_OR_RETURN(transport::KeyPair admin_keys, transport::NewKeyPair());
+  DFS_RETURN_IF_ERROR(transport::WriteCert(admin, admin_keys, server_keys.public_key));
+  std::ofstream out(list, std::ios::app);
+  out << "# Keys the cluster admits: KEY ROLE(client|admin|server) UID GID [trusted]; see docs/security.md\n"
+      << AuthorizedKeyLine(admin_keys.public_key, Identity{Role::kAdmin, getuid(), getgid(), true, false}) << "\n";
+  if (!out.flush()) return Internal("cannot write " + list);
+  return Status::Ok();
 }
 
 Status Up(const ClusterFlags& f, const Globals& g) {
@@ -113,10 +138,13 @@ Status Up(const ClusterFlags& f, const Globals& g) {
     std::ofstream conf(l.dir + "/cluster.conf");
     conf << l.servers << " " << l.base_port << "\n";
   }
+  const std::string keys = ClusterKeyDir(l.dir);
+  DFS_RETURN_IF_ERROR(EnsureKeys(keys));
   std::string self = "dfs";
   std::string meta = Endpoint(l.base_port);
   std::map<std::string, pid_t> spawned;  // pid file -> child started now
-  auto start = [&](const std::string& pid_file, const std::vector<std::string>& args, const std::string& log) -> Status {
+  auto start = [&](const std::string& pid_file, const std::vector<std::string>& args,
+                   const std::string& log) -> Status {
     if (LivePid(pid_file)) return Status::Ok();
     DFS_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, log));
     std::ofstream(pid_file) << pid << "\n";
@@ -132,12 +160,13 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   std::string servers;
   for (uint32_t i = 0; i < l.servers; ++i) servers += (i ? "," : "") + Endpoint(l.base_port + 1 + i);
   DFS_RETURN_IF_ERROR(start(l.meta_pid(),
-                            {self, "meta", "--dir", l.dir + "/meta", "--listen", meta, "--data-servers", servers},
+                            {self, "meta", "--dir", l.dir + "/meta", "--listen", meta, "--data-servers", servers,
+                             "--key", keys + "/server.key", "--authorized-keys", keys + "/authorized_keys"},
                             l.dir + "/logs/meta.log"));
   for (uint32_t i = 0; i < l.servers; ++i) {
     DFS_RETURN_IF_ERROR(start(l.data_pid(i),
                               {self, "--meta", meta, "data", "--index", std::to_string(i), "--dir",
-                               l.dir + "/data/" + std::to_string(i)},
+                               l.dir + "/data/" + std::to_string(i), "--key", keys + "/server.key"},
                               l.dir + "/logs/data-" + std::to_string(i) + ".log"));
   }
   // Wait until every server answers.
@@ -165,6 +194,7 @@ Status Up(const ClusterFlags& f, const Globals& g) {
           printf("dfs cluster up: meta %s, %u data servers on ports %u-%u; state and logs in %s\n", meta.c_str(),
                  l.servers, l.base_port + 1, l.base_port + l.servers, l.dir.c_str());
           if (meta != "tcp://127.0.0.1:7100") printf("export DFS_META=%s\n", meta.c_str());
+          printf("export DFS_KEY=%s/admin.key\n", keys.c_str());
         }
         return Status::Ok();
       }
@@ -211,7 +241,9 @@ Status ClusterStatus(const ClusterFlags& f, const Globals& g) {
   printf("%-8s %-24s %-8s %s\n", "server", "endpoint", "pid", "state");
   auto fsys = Connect(ClusterGlobals(l, g));
   printf("%-8s %-24s %-8s %s\n", "meta", meta.c_str(), mp ? std::to_string(mp).c_str() : "-",
-         fsys.ok() ? "up" : mp ? "not answering" : "down");
+         fsys.ok() ? "up"
+         : mp      ? "not answering"
+                   : "down");
   std::vector<client::ServerStatus> statuses;
   if (fsys.ok()) statuses = (*fsys)->ServerStatuses();
   size_t bad = fsys.ok() ? 0 : 1;
@@ -232,7 +264,9 @@ Status ClusterStatus(const ClusterFlags& f, const Globals& g) {
 void RegisterCluster(CLI::App& app, Globals& g, Runner& run) {
   auto* sub = AddSubcommand(app, "cluster", "Start, stop or inspect a local cluster on loopback");
   auto f = std::make_shared<ClusterFlags>();
-  sub->add_option("ACTION", f->action, "up, down or status")->required()->check(CLI::IsMember({"up", "down", "status"}));
+  sub->add_option("ACTION", f->action, "up, down or status")
+      ->required()
+      ->check(CLI::IsMember({"up", "down", "status"}));
   sub->add_option("--dir", f->dir, "State, logs and pid files (default ~/.local/state/dfs/cluster)");
   sub->add_option("--servers", f->servers, "Number of data servers for up (default 5)")->check(CLI::Range(2u, 1000u));
   sub->add_option("--base-port", f->base_port, "Meta server port; data servers use the next ones (default 7100)")

@@ -20,6 +20,9 @@ void RegisterData(CLI::App& app, Globals& g, Runner& run) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--scrub-mbps", o->scrub_mbps, "The scrubber reads at most this many MB/s (default 50)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--key", o->key_file, "The cluster's server key pair (zcert; dfs cluster up makes keys/server.key)");
+  sub->add_flag("--insecure", o->insecure,
+                "Serve without keys: anyone who reaches the port is trusted (loopback endpoints only)");
   sub->callback([&run, &g, o] {
     run = [&g, o]() -> Status {
       o->meta = g.meta;

@@ -17,8 +17,17 @@ void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client o
   sub->add_option("--lease-seconds", o->lease_seconds,
                   "A writer that stops renewing its write lease loses it after this many seconds (default 60)")
       ->check(CLI::Range(1.0, 86400.0));
-  sub->callback([&run, o, servers] {
-    run = [o, servers]() -> Status {
+  sub->add_option("--key", o->key_file, "The cluster's server key pair (zcert; dfs cluster up makes keys/server.key)");
+  sub->add_option("--authorized-keys", o->authorized_keys,
+                  "The keys admitted, with role and identity (docs/security.md); re-read when it changes");
+  sub->add_flag("--insecure", o->insecure,
+                "Serve without keys: anyone who reaches the port is trusted (loopback endpoints only)");
+  auto cap_hours = std::make_shared<double>(24);
+  sub->add_option("--capability-hours", *cap_hours, "Capabilities for file blocks last this long (default 24)")
+      ->check(CLI::Range(0.001, 8760.0));
+  sub->callback([&run, o, servers, cap_hours] {
+    run = [o, servers, cap_hours]() -> Status {
+      o->capability_seconds = *cap_hours * 3600;
       o->data_servers.clear();
       std::string s = *servers;
       size_t i = 0;

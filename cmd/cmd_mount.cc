@@ -22,6 +22,7 @@ Status RunMountCmd(const Globals& g, const MountFlags& f) {
   o.foreground = f.foreground;
   o.write_timeout_s = g.timeout;
   o.log = f.log;
+  DFS_ASSIGN_OR_RETURN(o.connect, ClientKey(g));
   for (const std::string& group : f.options) {
     size_t i = 0;
     while (i <= group.size()) {

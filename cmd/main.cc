@@ -12,10 +12,14 @@ namespace {
 
 int ExitCode(dfs::Code code) {
   switch (code) {
-    case dfs::Code::kOk: return 0;
-    case dfs::Code::kInvalidArgument: return 2;
-    case dfs::Code::kCancelled: return 130;  // as a shell reports SIGINT
-    default: return 1;
+    case dfs::Code::kOk:
+      return 0;
+    case dfs::Code::kInvalidArgument:
+      return 2;
+    case dfs::Code::kCancelled:
+      return 130;  // as a shell reports SIGINT
+    default:
+      return 1;
   }
 }
 
@@ -36,14 +40,18 @@ int main(int argc, char** argv) {
   Globals g;
   if (const char* env = std::getenv("DFS_META"); env && *env) g.meta = env;
   app.add_option("--meta", g.meta, "Meta server endpoint (env DFS_META)")->capture_default_str();
+  if (const char* env = std::getenv("DFS_KEY"); env && *env) g.key = env;
+  app.add_option("--key", g.key,
+                 "This client's key file (env DFS_KEY; default ~/.config/dfs/key, then the local cluster's admin key)");
   app.add_option("--timeout", g.timeout, "Seconds a write waits for a data server that is down (default: forever)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", g.quiet, "Print only errors");
   app.add_flag("-v,--verbose", g.verbose, "Report repairs and more");
 
   Runner run;
-  for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs,
-                      RegisterStat, RegisterMkdir, RegisterRm, RegisterMv, RegisterLn, RegisterStatus, RegisterCorrupt, RegisterFsck, RegisterMount, RegisterKeygen}) {
+  for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs, RegisterStat,
+                      RegisterMkdir, RegisterRm, RegisterMv, RegisterLn, RegisterStatus, RegisterCorrupt, RegisterFsck,
+                      RegisterMount, RegisterKeygen}) {
     r(app, g, run);
   }
 
@@ -59,7 +67,7 @@ int main(int argc, char** argv) {
     // Name the word that is not a subcommand rather than "a subcommand is required".
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg == "--meta" || arg == "--timeout") {
+      if (arg == "--meta" || arg == "--timeout" || arg == "--key") {
         ++i;
         continue;
       }

@@ -107,6 +107,7 @@ int ErrnoOf(const Status& status) {
 Status RunMount(const MountOptions& options) {
   Mounted m;
   m.options.meta = options.meta;
+  m.options.connect = options.connect;
   m.options.write_timeout_s = options.write_timeout_s;
   m.direct_read = options.direct_read;
   m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "transport/channel.h"
 
 namespace dfs::mount {
 
@@ -14,7 +15,7 @@ struct MountOptions {
   std::string mountpoint;
   std::string meta;
   bool foreground = false;
-  double write_timeout_s = 0;          // 0: close/flush/fsync wait forever (R10)
+  double write_timeout_s = 0;  // 0: close/flush/fsync wait forever (R10)
   // Read-only opens bypass the kernel's page cache (FUSE direct_io): no new
   // page cache to fill, so streaming reads run at the engine's speed; a
   // MAP_SHARED mmap of such an open fails with ENODEV (MAP_PRIVATE and exec
@@ -22,6 +23,7 @@ struct MountOptions {
   bool direct_read = false;
   std::vector<std::string> fuse_opts;  // -o values passed to libfuse
   std::string log;                     // where a background mount writes its messages
+  transport::Connector connect;        // channels with the client's key; null: plain
 };
 
 // Mounts and serves until unmounted. Goes to the background unless

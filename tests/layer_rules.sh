@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Each third-party library is seen by one layer only: ZeroMQ by transport/,
-# msgpack by core/common/, FUSE by mount/, SQLite by core/meta/. (Includes of
+# msgpack by core/common/, FUSE by mount/, SQLite by core/meta/, OpenSSL by core/common/. (Includes of
 # our own folders the wrong way are stopped by the build: see dfs_layers in
 # CMakeLists.txt.)
 set -uo pipefail
@@ -19,5 +19,6 @@ only_in zmq transport
 only_in msgpack core/common
 only_in fuse mount
 only_in sqlite3 core/meta
-[ $status = 0 ] && echo "layer rules hold: zmq in transport/, msgpack in core/common/, fuse in mount/, sqlite in core/meta/"
+only_in openssl core/common
+[ $status = 0 ] && echo "layer rules hold: zmq in transport/, msgpack in core/common/, fuse in mount/, sqlite in core/meta/, openssl in core/common/"
 exit $status

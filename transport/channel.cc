@@ -14,10 +14,17 @@ std::unique_ptr<Channel> Connect(const std::string& endpoint, const ChannelOptio
   return std::make_unique<ZmqChannel>(endpoint, options);
 }
 
+Connector CurveConnector(std::shared_ptr<const CurveClient> keys) {
+  return [keys](const std::string& endpoint, const ChannelOptions& options) -> std::unique_ptr<Channel> {
+    ChannelOptions with_keys = options;
+    with_keys.curve = keys;
+    return std::make_unique<ZmqChannel>(endpoint, with_keys);
+  };
+}
+
 Result<Message> Channel::Receive() {
   while (true) {
-    if (options_.cancel && options_.cancel->load())
-      return Unavailable("stopping: gave up waiting for " + endpoint_);
+    if (options_.cancel && options_.cancel->load()) return Unavailable("stopping: gave up waiting for " + endpoint_);
     auto got = TryReceive();
     if (!got.ok()) return got.status();
     if (got->has_value()) return std::move(**got);
@@ -54,8 +61,7 @@ int Channel::WaitReadable(const std::vector<Channel*>& channels, int timeout_ms)
       if (!items[i].socket && channels[i]->ReplyReady()) return static_cast<int>(i);
     }
     try {
-      if (zmq::poll(items.data(), items.size(),
-                    std::chrono::milliseconds(all_sockets ? timeout_ms : 0)) > 0) {
+      if (zmq::poll(items.data(), items.size(), std::chrono::milliseconds(all_sockets ? timeout_ms : 0)) > 0) {
         for (size_t i = 0; i < items.size(); ++i) {
           if (items[i].revents & ZMQ_POLLIN) return static_cast<int>(i);
         }

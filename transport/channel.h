@@ -67,8 +67,7 @@ class Channel {
   static int WaitReadable(const std::vector<Channel*>& channels, int timeout_ms);
 
  protected:
-  Channel(std::string endpoint, ChannelOptions options)
-      : endpoint_(std::move(endpoint)), options_(options) {}
+  Channel(std::string endpoint, ChannelOptions options) : endpoint_(std::move(endpoint)), options_(options) {}
 
   // For WaitReadable: the ZeroMQ socket to poll, or null for a channel that
   // is no socket, which is asked ReplyReady() instead.
@@ -80,10 +79,12 @@ class Channel {
 };
 
 // Makes the channel to an endpoint. Null: a ZmqChannel.
-using Connector = std::function<std::unique_ptr<Channel>(const std::string& endpoint,
-                                                         const ChannelOptions& options)>;
+using Connector = std::function<std::unique_ptr<Channel>(const std::string& endpoint, const ChannelOptions& options)>;
 
 std::unique_ptr<Channel> Connect(const std::string& endpoint, const ChannelOptions& options,
                                  const Connector& connector = nullptr);
+
+// ZeroMQ channels that present `keys` (CURVE) to every server.
+Connector CurveConnector(std::shared_ptr<const CurveClient> keys);
 
 }  // namespace dfs::transport

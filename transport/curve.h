@@ -28,14 +28,24 @@ Result<KeyPair> NewKeyPair();
 
 // A zcert file: the public key, and the secret one if it holds it.
 Result<KeyPair> ReadCert(const std::string& path);
-// Writes `keys` as a zcert file (mode 0600 if it holds the secret key).
-Status WriteCert(const std::string& path, const KeyPair& keys);
+// Writes `keys` as a zcert file (mode 0600 if it holds the secret key); a
+// `server_public` key goes in its metadata as `server-key`, naming the
+// servers this key talks to.
+Status WriteCert(const std::string& path, const KeyPair& keys, const std::string& server_public = "");
 
 // What a channel presents: its own keys and the server's public key.
 struct CurveClient {
   KeyPair own;
   std::string server_public;
 };
+
+// A client's key file: its key pair (the secret key is required) and, in
+// the metadata, the `server-key` of the cluster it belongs to.
+Result<CurveClient> ReadClientCert(const std::string& path);
+
+// True for tcp:// endpoints on 127.0.0.0/8, ::1 or localhost: the only
+// ones a server may listen on without keys (--insecure).
+bool IsLoopback(const std::string& endpoint);
 
 // What a server requires: its keys and the client public keys it admits.
 struct CurveServer {

@@ -29,6 +29,9 @@ struct Message {
   // server was down; on receiving, a large block batch left in the buffer
   // it arrived in. Read the parts with part(), which sees both.
   SharedBytes tail;
+  // On a server: the CURVE public key (Z85) the request came with, as its
+  // key check admitted it; empty on a plain (--insecure) connection.
+  std::string peer;
 
   size_t parts() const { return frames.size() + (tail ? 1 : 0); }
   std::string_view part(size_t i) const { return i < frames.size() ? std::string_view(frames[i]) : tail.bytes; }

@@ -13,6 +13,12 @@ namespace {
 // arrived, not copied.
 constexpr size_t kShareFrameBytes = 64 << 10;
 
+// The public key the key check (ZAP) admitted the sender of `frame` with.
+std::string PeerKey(zmq::message_t& frame) {
+  const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+  return user ? user : "";
+}
+
 }  // namespace
 
 std::atomic<bool> ServerLoop::stop_{false};
@@ -37,6 +43,7 @@ Status ServerLoop::Bind(const std::string& endpoint, const CurveServer* curve) {
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::router_mandatory, 0);
     socket_->bind(endpoint);
+    curve_ = curve != nullptr;
   } catch (const zmq::error_t& e) {
     return Unavailable("cannot listen on " + endpoint + ": " + e.what());
   }
@@ -85,6 +92,7 @@ void ServerLoop::Run(const Handler& handler, const Tick& tick, int tick_ms) {
           --copied;
         }
         for (size_t i = 2; i < copied; ++i) request.frames.emplace_back(parts[i].to_string());
+        if (curve_) request.peer = PeerKey(parts[2]);
         reply = handler(std::move(request));
         if (reply.tail) reply.frames.emplace_back(reply.tail.bytes);  // replies rarely share
         reply.tail = {};

@@ -48,6 +48,7 @@ class ServerLoop {
 
  private:
   std::unique_ptr<zmq::socket_t> socket_;
+  bool curve_ = false;
   std::atomic<bool> stop_this_{false};
   static std::atomic<bool> stop_;
 };

@@ -144,6 +144,10 @@ Status ZmqChannel::Send(Message request) {
   try {
     if (!send_all(false)) {
       if (!Connected(options_.connect_timeout_ms)) {
+        if (refused_key_ && !options_.curve) {
+          return Status(Code::kPermissionDenied,
+                        endpoint_ + " requires a key, and this client has none (give one with --key or DFS_KEY)");
+        }
         if (refused_key_) {
           return Status(Code::kPermissionDenied,
                         endpoint_ + " refused our key: is this client's key (--key, DFS_KEY) admitted by the cluster?");

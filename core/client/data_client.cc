@@ -287,7 +287,7 @@ void DataClient::DeleteBlocks(const proto::Attr& a, bool uncommitted) {
     bool holds = uncommitted || blocks >= n || !proto::Dense(a);
     for (uint64_t i = 0; !holds && i < blocks; ++i) holds = HoldsBlock(a.placement_seed, n, s, i);
     if (!holds) continue;
-    (void)Call(s, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{a.fid}));
+    (void)Call(s, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{a.fid, a.cap}));
   }
 }
 

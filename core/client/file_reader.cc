@@ -69,7 +69,7 @@ Status FileReader::Submit(Window* w) {
       if (by_server[s] < 0) {
         auto b = std::make_unique<Batch>();
         b->op = proto::Op::kReadBlocks;
-        b->req = {attr_.layout(), s};
+        b->req = {attr_.layout(), s, attr_.cap};
         by_server[s] = static_cast<int>(w->batches.size());
         w->batches.push_back(std::move(b));
       }
@@ -199,7 +199,7 @@ Status FileReader::Fetch(Window* w, const std::vector<uint64_t>& blocks) {
     if (!b) {
       b = std::make_unique<Batch>();
       b->op = proto::Op::kReadBlocks;
-      b->req = {attr_.layout(), s};
+      b->req = {attr_.layout(), s, attr_.cap};
       list.push_back(b.get());
     }
     BlockRecord rec;

@@ -289,7 +289,7 @@ Result<std::vector<BlockReport>> FileSystem::InspectBlocks(const Attr& attr) {
     std::vector<Batch> batches(n);
     for (uint32_t s = 0; s < n; ++s) {
       batches[s].op = proto::Op::kReadBlocks;
-      batches[s].req = {attr.layout(), s};
+      batches[s].req = {attr.layout(), s, attr.cap};
     }
     for (uint64_t i : window) {
       ReplicaPair pair = PlaceBlock(attr.placement_seed, n, i);

@@ -12,6 +12,9 @@ MetaClient::~MetaClient() = default;
 
 Result<transport::Message> MetaClient::RoundTrip(transport::Message request) {
   auto reply = channel_->Call(std::move(request));
+  if (!reply.ok() && reply.status().code() == Code::kPermissionDenied) {
+    return Status(Code::kPermissionDenied, "meta server: " + reply.status().message());
+  }
   if (!reply.ok()) {
     return Unavailable("cannot reach the meta server at " + endpoint_ + " (" + reply.status().message() +
                        "); is it running? set --meta or DFS_META");

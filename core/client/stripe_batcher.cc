@@ -13,12 +13,12 @@ Batch* StripeBatcher::For(const proto::Attr& file, uint32_t server) {
     batches_.push_back(std::make_unique<Batch>());
     b = batches_.back().get();
     b->op = op_;
-    b->req = {file.layout(), server};
+    b->req = {file.layout(), server, file.cap};
     b->retry_while_down = retry_while_down_;
     if (reserve_) b->data.reserve(reserve_);
   }
   if (op_ == proto::Op::kWriteFiles && (b->files.empty() || b->files.back().file.fid != file.fid)) {
-    b->files.push_back({file.layout(), 0});
+    b->files.push_back({file.layout(), 0, file.cap});
   }
   return b;
 }

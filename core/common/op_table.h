@@ -39,6 +39,7 @@
   X(ReleaseLeases, 24, LeaseReq, LeaseRsp)           \
   X(GetExtents, 25, ExtentsReq, ExtentsRsp)          \
   X(ListDeleted, 26, ListDeletedReq, ListDeletedRsp) \
+  X(ListKeys, 27, Empty, ListKeysRsp)                \
   /* data servers */                                 \
   X(WriteBlocks, 100, BlockBatchReq, Empty)          \
   X(ReadBlocks, 101, BlockBatchReq, Empty)           \

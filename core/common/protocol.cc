@@ -1,6 +1,17 @@
 #include "core/common/codec.h"
 
 namespace dfs::proto {
+
+std::string OpName(Op op) {
+  switch (op) {
+#define DFS_OP_NAME(name, id, request, reply) \
+  case Op::k##name:                           \
+    return #name;
+    DFS_OPERATIONS(DFS_OP_NAME)
+#undef DFS_OP_NAME
+  }
+  return "op " + std::to_string(static_cast<int>(op));
+}
 namespace {
 
 // Bounds on what a peer may ask the decoder to allocate (msgpack-c's defaults

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/common/capability.h"
 #include "core/common/fields.h"
 #include "core/common/file_layout.h"
+#include "core/common/identity.h"
 #include "core/common/op_table.h"
 #include "transport/message.h"
 
@@ -26,7 +28,8 @@ namespace dfs::proto {
 
 // Version 2: write leases, atomic replace, extent maps (docs/leases.md).
 // Version 3: block batches carry the file layout as one nested map.
-inline constexpr int kProtocolVersion = 3;
+// Version 4: capabilities (Attr.cap, and on every block request), ListKeys.
+inline constexpr int kProtocolVersion = 4;
 
 // Operation ids are stable and never reused.
 enum class Op : int {
@@ -34,6 +37,9 @@ enum class Op : int {
   DFS_OPERATIONS(DFS_OP_ENUM)
 #undef DFS_OP_ENUM
 };
+
+// "WriteBlocks", for logs; "op N" for an unknown one.
+std::string OpName(Op op);
 
 // 4 to 7 are special files (mknod): they exist in the namespace only.
 enum class FileType : int {
@@ -71,10 +77,13 @@ struct Attr {
   // Blocks that hold data (the extent map's total). Fewer than the size's
   // block count: the file has holes, which read as zeros (GetExtents).
   uint64_t data_blocks = 0;
+  // Not stored: what the asker may do with the file's blocks, granted by
+  // the meta server with each reply that carries a file's Attr.
+  Capability cap;
 
   FileLayout layout() const { return FileLayout{fid, placement_seed, stripe_width, block_size}; }
   DFS_FIELDS(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width, block_size,
-             generation, truncate_generation, atime_ns, target, rdev, data_blocks);
+             generation, truncate_generation, atime_ns, target, rdev, data_blocks, cap);
 };
 
 // True when every block up to the size holds data: no extent map needed.
@@ -91,7 +100,8 @@ struct GetMapRsp {
   std::vector<std::string> servers;  // endpoint of data server i at position i
   uint32_t block_size = 0;           // default for new files
   uint32_t lease_ms = 0;             // a write lease lasts this long unless renewed
-  DFS_FIELDS(cluster_id, servers, block_size, lease_ms);
+  bool insecure = false;             // the meta server was started with --insecure: no keys
+  DFS_FIELDS(cluster_id, servers, block_size, lease_ms, insecure);
 };
 
 struct PathReq {
@@ -302,14 +312,16 @@ struct ListFilesRsp {
 struct BlockBatchReq {
   FileLayout file;
   uint32_t server = 0;  // the index the client believes it is talking to
-  DFS_FIELDS(file, server);
+  Capability cap;       // from the file's Attr; none needed from a server
+  DFS_FIELDS(file, server, cap);
 };
 
 // One file's share of a WriteFiles batch: the next `count` records.
 struct FileRun {
   FileLayout file;
   uint32_t count = 0;
-  DFS_FIELDS(file, count);
+  Capability cap;
+  DFS_FIELDS(file, count, cap);
 };
 
 // Blocks of many small files for one server in one message.
@@ -363,7 +375,14 @@ struct ListDeletedRsp {
 
 struct FileReq {
   uint64_t fid = 0;
-  DFS_FIELDS(fid);
+  Capability cap;  // a write capability, from a client
+  DFS_FIELDS(fid, cap);
+};
+
+// Every key the meta server admits, for the data servers' key checks.
+struct ListKeysRsp {
+  std::vector<KeyEntry> keys;
+  DFS_FIELDS(keys);
 };
 
 struct ServerStatRsp {
@@ -391,9 +410,10 @@ struct ServerStatRsp {
   uint64_t scrub_unrepaired = 0;  // no good copy anywhere
   uint64_t reclaimed_files = 0;   // orphan files moved to the trash since start
   uint64_t rebuild_lost = 0;      // blocks the rebuild found no good copy of
+  bool insecure = false;          // started with --insecure: no keys
   DFS_FIELDS(index, cluster_id, state, files, blocks, bytes, disk_free, disk_total, rebuild_blocks, rebuild_bytes,
              flushes, live_bytes, trash_bytes, trash_files, reserve_bytes, scrub_last_pass_ns, scrub_pass_blocks,
-             scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files, rebuild_lost);
+             scrub_found, scrub_repaired, scrub_unrepaired, reclaimed_files, rebuild_lost, insecure);
 };
 
 // The undecoded body of a message (codec.h).

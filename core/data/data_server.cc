@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
@@ -13,18 +14,19 @@ namespace {
 
 // Learns the cluster id and the data server map, waiting for the meta server
 // as long as it takes, unless the server is told to stop.
-Result<proto::GetMapRsp> WaitForMap(const DataServerOptions& options) {
+Result<proto::GetMapRsp> WaitForMap(const DataServerOptions& options, const transport::Connector& connect) {
   const auto& stop = transport::ServerLoop::stopping();
-  transport::ZmqChannel meta(options.meta, {1000, 5000, &stop});
+  auto meta = transport::Connect(options.meta, {1000, 5000, &stop}, connect);
   bool said = false;
   while (!stop) {
-    auto reply = meta.Call(proto::Request<proto::Op::kGetMap>(1, proto::Empty{}));
+    auto reply = meta->Call(proto::Request<proto::Op::kGetMap>(1, proto::Empty{}));
     if (reply.ok()) {
       proto::GetMapRsp map;
       Status st = proto::DecodeReplyTo<proto::Op::kGetMap>(*reply, &map);
       if (!st.ok()) return st.WithContext("meta server " + options.meta);
       return map;
     }
+    if (reply.status().code() == Code::kPermissionDenied) return reply.status();
     if (!said) {
       fprintf(stderr, "dfs data %u: waiting for the meta server at %s\n", options.index, options.meta.c_str());
       said = true;
@@ -34,6 +36,49 @@ Result<proto::GetMapRsp> WaitForMap(const DataServerOptions& options) {
   return Status(Code::kCancelled, "stopped while waiting for the meta server at " + options.meta);
 }
 
+// The keys the meta server admits, and the server key itself.
+Result<KeyTable> FetchKeys(transport::Channel* meta, const std::string& server_public) {
+  DFS_ASSIGN_OR_RETURN(auto reply, meta->Call(proto::Request<proto::Op::kListKeys>(1, proto::Empty{})));
+  proto::ListKeysRsp rsp;
+  DFS_RETURN_IF_ERROR(proto::DecodeReplyTo<proto::Op::kListKeys>(reply, &rsp));
+  KeyTable table = FromEntries(rsp.keys);
+  table[server_public] = Identity::Server();
+  return table;
+}
+
+std::set<std::string> KeysOf(const KeyTable& table) {
+  std::set<std::string> keys;
+  for (const auto& entry : table) keys.insert(entry.first);
+  return keys;
+}
+
+// The server's keys, the connector its own calls use, its gate.
+struct Security {
+  transport::CurveServer curve;
+  transport::Connector connect;
+  std::unique_ptr<Gate> gate;
+};
+
+Result<Security> LoadKeys(const DataServerOptions& options) {
+  Security sec;
+  if (options.insecure) {
+    sec.gate = std::make_unique<Gate>();
+    return sec;
+  }
+  if (options.key_file.empty()) {
+    return InvalidArgument(
+        "no server key: give --key FILE (the cluster's server.key, made by dfs cluster up), "
+        "or --insecure to serve without keys on a loopback endpoint");
+  }
+  DFS_ASSIGN_OR_RETURN(sec.curve.own, transport::ReadCert(options.key_file));
+  if (sec.curve.own.secret_key.empty())
+    return InvalidArgument("server key " + options.key_file + " holds no secret-key");
+  sec.connect = transport::CurveConnector(
+      std::make_shared<transport::CurveClient>(transport::CurveClient{sec.curve.own, sec.curve.own.public_key}));
+  sec.gate = std::make_unique<Gate>(KeyTable{}, CapabilityKey::FromServerSecret(sec.curve.own.secret_key));
+  return sec;
+}
+
 }  // namespace
 
 Status RunDataServer(const DataServerOptions& options) {
@@ -41,7 +86,8 @@ Status RunDataServer(const DataServerOptions& options) {
   std::signal(SIGINT, [](int) { transport::ServerLoop::RequestStop(); });
   const std::atomic<bool>& stop = transport::ServerLoop::stopping();
 
-  auto map = WaitForMap(options);
+  DFS_ASSIGN_OR_RETURN(Security sec, LoadKeys(options));
+  auto map = WaitForMap(options, sec.connect);
   if (!map.ok()) {
     if (map.status().code() == Code::kCancelled) {
       fprintf(stderr, "dfs data %u: stopped\n", options.index);
@@ -55,29 +101,42 @@ Status RunDataServer(const DataServerOptions& options) {
                            std::to_string(map->servers.size() - 1) + ")");
   }
   std::string listen = options.listen.empty() ? map->servers[options.index] : options.listen;
+  if (options.insecure && !transport::IsLoopback(listen)) {
+    return InvalidArgument("--insecure is allowed only on a loopback endpoint, not " + listen);
+  }
+  const std::string self = "dfs data " + std::to_string(options.index);
+  std::unique_ptr<transport::Channel> meta_keys;
+  if (!options.insecure) {
+    meta_keys = transport::Connect(options.meta, {1000, 5000, &stop}, sec.connect);
+    DFS_ASSIGN_OR_RETURN(KeyTable table, FetchKeys(meta_keys.get(), sec.curve.own.public_key));
+    sec.curve.admitted = KeysOf(table);
+    sec.gate->Replace(std::move(table));
+  }
   BlockStoreOptions store_options;
   store_options.trash_grace_s = options.trash_hours * 3600;
   DFS_ASSIGN_OR_RETURN(auto store, BlockStore::Open(options.dir, map->cluster_id, options.index, store_options));
 
   transport::ServerLoop loop;
-  DFS_RETURN_IF_ERROR(loop.Bind(listen));
-  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s\n", options.index, map->cluster_id.c_str(),
-          options.dir.c_str(), listen.c_str());
+  DFS_RETURN_IF_ERROR(loop.Bind(listen, options.insecure ? nullptr : &sec.curve));
+  fprintf(stderr, "dfs data %u: cluster %s, blocks in %s, listening on %s%s\n", options.index, map->cluster_id.c_str(),
+          options.dir.c_str(), listen.c_str(),
+          options.insecure ? "\nINSECURE: no keys (--insecure): anyone who reaches this port may read, write and "
+                             "delete every block"
+                           : " (CURVE keys required)");
   std::atomic<int64_t> last_request_ns{0};
   const uint64_t reserve =
       static_cast<uint64_t>(PosixDisk()->Space(options.dir).total * std::max(0.0, options.reserve_percent) / 100);
 
   // Destroyed in reverse order, after the loop ends: each joins its thread,
   // which `stop` has already told to finish.
-  const Peers peers{options.meta, map->servers, nullptr};
+  const Peers peers{options.meta, map->servers, sec.connect};
   Rebuilder rebuilder(store.get(), peers, &stop);
   Reclaimer reclaimer(store.get(), peers, map->cluster_id, reserve, options.reclaim_seconds, &stop);
   ScrubOptions scrub_options;
   scrub_options.pass_days = options.scrub_days;
   scrub_options.mbps = options.scrub_mbps;
   scrub_options.state_path = options.dir + "/SCRUB";
-  Scrubber scrubber(store.get(), peers, &stop, &last_request_ns, &rebuilder.progress(),
-                    scrub_options);
+  Scrubber scrubber(store.get(), peers, &stop, &last_request_ns, &rebuilder.progress(), scrub_options);
   rebuilder.Start();
   reclaimer.Start();
   scrubber.Start();
@@ -87,8 +146,22 @@ Status RunDataServer(const DataServerOptions& options) {
   parts.scrub = &scrubber.progress();
   parts.reclaimer = &reclaimer;
   parts.last_request_ns = &last_request_ns;
-  DataService service(store.get(), parts, map->cluster_id);
+  DataService service(store.get(), parts, map->cluster_id, sec.gate.get());
+  // Keys admitted or removed at the meta server reach this one within
+  // key_refresh_seconds.
+  std::thread refresher;
+  if (meta_keys) {
+    refresher = std::thread([&] {
+      while (SleepUnlessStopped(options.key_refresh_seconds, stop)) {
+        auto table = FetchKeys(meta_keys.get(), sec.curve.own.public_key);
+        if (!table.ok()) continue;  // the meta server is away: keep the last list
+        (void)transport::ZapHandler::Admit(KeysOf(*table));
+        sec.gate->Replace(std::move(*table));
+      }
+    });
+  }
   loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
+  if (refresher.joinable()) refresher.join();
   fprintf(stderr, "dfs data %u: stopping\n", options.index);
   return Status::Ok();
 }

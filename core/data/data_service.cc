@@ -42,11 +42,36 @@ transport::Message DataService::Handle(transport::Message&& request) {
   return proto::Guarded("data server", [&] { return Dispatch(std::move(request)); });
 }
 
+Status DataService::Allow(const Identity& who, const Capability& cap, uint64_t fid, uint32_t right,
+                          const std::vector<BlockRecord>* writes) const {
+  if (who.role == Role::kServer || who.insecure) return Status::Ok();
+  DFS_RETURN_IF_ERROR(gate_->cap_key().Check(cap, fid, right, WallClockNs()));
+  if (writes) {
+    for (const BlockRecord& r : *writes) {
+      if (VersionGeneration(r.version) > cap.generation) {
+        return Status(Code::kPermissionDenied, "block " + std::to_string(r.index) + " of file " + std::to_string(fid) +
+                                                   " carries a version of write generation " +
+                                                   std::to_string(VersionGeneration(r.version)) +
+                                                   ", later than the capability's " + std::to_string(cap.generation));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 transport::Message DataService::Dispatch(transport::Message&& request) {
   auto header = proto::DecodeHeader(request);
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;
   auto fail = [&](const Status& st) { return proto::EncodeError(h.op, h.id, st); };
+  Result<Identity> identity = gate_ ? gate_->Who(request.peer) : Identity::Insecure();
+  if (!identity.ok()) return fail(identity.status());
+  const Identity& who = *identity;
+  // A refusal of the key's rights: logged, with the key.
+  auto refuse = [&](const Status& st) {
+    LogRefusal("dfs data " + std::to_string(store_->index()), proto::OpName(h.op), request.peer, st);
+    return fail(st);
+  };
   switch (h.op) {
     case Op::kWriteBlocks:
     case Op::kReadBlocks: {
@@ -56,6 +81,10 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       bool write = h.op == Op::kWriteBlocks;
       auto records = BatchRecords(request, req.server, store_->index(), write ? 3 : 2);
       if (!records.ok()) return fail(records.status());
+      if (Status st = Allow(who, req.cap, req.file.fid, write ? kCapWrite : kCapRead, write ? &*records : nullptr);
+          !st.ok()) {
+        return refuse(st);
+      }
       if (write) {
         Status st = store_->Write(req.file, *records, request.part(2));
         if (!st.ok()) return fail(st);
@@ -88,6 +117,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
         uint64_t bytes = 0;
         for (const auto& r : mine) bytes += r.length;
         if (bytes > data.size() - offset) return fail(InvalidArgument("file runs cover more data than sent"));
+        if (Status st = Allow(who, f.cap, f.file.fid, kCapWrite, &mine); !st.ok()) return refuse(st);
         Status st = store_->Write(f.file, mine, data.substr(offset, bytes));
         if (!st.ok()) return fail(st.WithContext("file id " + std::to_string(f.file.fid)));
         next += f.count;
@@ -101,6 +131,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
     case Op::kCorrupt: {
       proto::CorruptReq req;
       if (Status st = proto::DecodeRequest<Op::kCorrupt>(h, &req); !st.ok()) return fail(st);
+      if (!who.admin()) return refuse(Status(Code::kPermissionDenied, "dfs corrupt needs an admin key"));
       proto::CorruptRsp rsp;
       rsp.block = req.block;
       rsp.offset = req.offset;
@@ -114,6 +145,7 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
       return proto::Reply<Op::kCorrupt>(h.id, rsp);
     }
     case Op::kListStored: {
+      if (!who.admin()) return refuse(Status(Code::kPermissionDenied, "listing stored files needs an admin key"));
       proto::ListStoredRsp rsp;
       for (const StoredFile& f : store_->ListFiles()) {
         rsp.fids.push_back(f.fid);
@@ -124,6 +156,10 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
     case Op::kDeleteFile: {
       proto::FileReq req;
       if (Status st = proto::DecodeRequest<Op::kDeleteFile>(h, &req); !st.ok()) return fail(st);
+      // An admin deletes orphans (fsck --repair), which no capability can name.
+      if (Status st = who.admin() ? Status::Ok() : Allow(who, req.cap, req.fid, kCapWrite); !st.ok()) {
+        return refuse(st);
+      }
       if (Status st = store_->Delete(req.fid); !st.ok()) return fail(st);
       return proto::Reply<Op::kDeleteFile>(h.id, proto::Empty{});
     }
@@ -147,6 +183,7 @@ proto::ServerStatRsp DataService::ServerStat(const StoreStats& stats) const {
   proto::ServerStatRsp rsp;
   rsp.index = store_->index();
   rsp.cluster_id = cluster_id_;
+  rsp.insecure = !gate_ || !gate_->secure();
   const RebuildProgress* rebuild = parts_.rebuild;
   rsp.state = rebuild && rebuild->running ? "rebuilding" : "up";
   if (rebuild) {

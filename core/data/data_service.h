@@ -6,8 +6,9 @@
 #include <mutex>
 #include <string>
 
-#include "core/common/protocol.h"
 #include "base/status.h"
+#include "core/common/gate.h"
+#include "core/common/protocol.h"
 #include "core/data/block_store.h"
 #include "core/data/rebuilder.h"
 #include "core/data/reclaimer.h"
@@ -27,17 +28,24 @@ struct ServiceParts {
 
 class DataService {
  public:
-  DataService(BlockStore* store, ServiceParts parts, std::string cluster_id)
-      : store_(store), parts_(parts), cluster_id_(std::move(cluster_id)) {}
+  // `gate` null: every request is trusted (--insecure, tests).
+  DataService(BlockStore* store, ServiceParts parts, std::string cluster_id, const Gate* gate = nullptr)
+      : store_(store), parts_(parts), cluster_id_(std::move(cluster_id)), gate_(gate) {}
   transport::Message Handle(transport::Message&& request);
 
  private:
   transport::Message Dispatch(transport::Message&& request);
+  // Ok if `who` may do `right` on file `fid` with `cap`: a server key
+  // always may, any other needs a capability; writes may not carry block
+  // versions of a later generation than the capability's.
+  Status Allow(const Identity& who, const Capability& cap, uint64_t fid, uint32_t right,
+               const std::vector<BlockRecord>* writes = nullptr) const;
   proto::ServerStatRsp ServerStat(const StoreStats& stats) const;
 
   BlockStore* store_;
   ServiceParts parts_;
   std::string cluster_id_;
+  const Gate* gate_;
   uint64_t flushes_ = 0;  // Flush requests served (durability points)
 };
 

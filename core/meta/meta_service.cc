@@ -1,10 +1,14 @@
 #include "core/meta/meta_service.h"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
+#include <set>
 
 #include "core/common/path.h"
 #include "core/common/protocol.h"
+#include "core/meta/permissions.h"
 #include "transport/server_loop.h"
 
 namespace dfs::meta {
@@ -12,10 +16,44 @@ namespace {
 
 using proto::Op;
 
+// Calls `f` on each Attr a reply carries.
+template <typename F>
+void EachAttr(proto::Attr& a, F&& f) {
+  f(&a);
+}
+template <typename F>
+void EachAttr(proto::CreateManyRsp& r, F&& f) {
+  for (proto::Attr& a : r.files) f(&a);
+}
+template <typename F>
+void EachAttr(proto::ReaddirRsp& r, F&& f) {
+  for (proto::Attr& a : r.entries) f(&a);
+}
+template <typename F>
+void EachAttr(proto::ListFilesRsp& r, F&& f) {
+  for (proto::Attr& a : r.files) f(&a);
+}
+template <typename F>
+void EachAttr(proto::CommitRsp& r, F&& f) {
+  f(&r.file);
+  f(&r.replaced);
+}
+template <typename F>
+void EachAttr(proto::CommitManyRsp& r, F&& f) {
+  for (proto::Attr& a : r.replaced) f(&a);
+}
+template <typename F>
+void EachAttr(proto::LeaseRsp& r, F&& f) {
+  for (proto::Attr& a : r.deleted) f(&a);
+}
+template <typename T, typename F>
+void EachAttr(T&, F&&) {}
+
 // Decodes the request of `op`, calls `fn` and encodes its result, with the
-// types the operation table gives `op`.
-template <Op op, typename Fn>
-transport::Message Serve(const proto::Header& h, Fn&& fn) {
+// types the operation table gives `op`; `grant` gives each file in the
+// reply its capability.
+template <Op op, typename Grant, typename Fn>
+transport::Message Serve(const proto::Header& h, const Grant& grant, Fn&& fn) {
   typename proto::OpSpec<op>::Request req;
   Status st = proto::DecodeRequest<op>(h, &req);
   if (!st.ok()) return proto::EncodeError(h.op, h.id, st);
@@ -23,6 +61,7 @@ transport::Message Serve(const proto::Header& h, Fn&& fn) {
   static_assert(std::is_same_v<decltype(result), Result<typename proto::OpSpec<op>::Reply>>,
                 "the handler's result is not the reply type of its operation (op_table.h)");
   if (!result.ok()) return proto::EncodeError(h.op, h.id, result.status());
+  EachAttr(*result, grant);
   return proto::Reply<op>(h.id, *result);
 }
 
@@ -30,150 +69,248 @@ transport::Message Serve(const proto::Header& h, Fn&& fn) {
 // server trusts no peer.
 Result<std::string> WirePath(const std::string& path) { return NormalizePath(path); }
 
+// A key that acts as itself creates as itself, whatever uid it names.
+template <typename Req>
+void Own(Req* r, const Identity& who) {
+  if (Checked(who)) {
+    r->uid = who.uid;
+    r->gid = who.gid;
+  }
+}
+
+Status NeedAdmin(const Identity& who, const char* what) {
+  if (who.admin() || who.insecure) return Status::Ok();
+  return Status(Code::kPermissionDenied, std::string(what) + " needs an admin key");
+}
+
 }  // namespace
 
 transport::Message MetaService::Handle(transport::Message&& request) {
   return proto::Guarded("meta server", [&] { return Dispatch(std::move(request)); });
 }
 
+void MetaService::Grant(proto::Attr* a, const Identity& who, bool opened) const {
+  if (!gate_ || !gate_->secure() || a->fid == 0 || a->type != static_cast<int>(proto::FileType::kFile)) return;
+  uint32_t rights = kCapRead | kCapWrite;
+  if (!opened) rights = (May(who, *a, kMayRead) ? kCapRead : 0) | (May(who, *a, kMayWrite) ? kCapWrite : 0);
+  if (rights == 0) return;
+  a->cap = gate_->cap_key().Issue(a->fid, rights, a->generation, WallClockNs() + capability_ns_);
+}
+
 transport::Message MetaService::Dispatch(transport::Message&& request) {
   auto header = proto::DecodeHeader(request);
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;
+  Result<Identity> identity = gate_ ? gate_->Who(request.peer) : Identity::Insecure();
+  if (!identity.ok()) return proto::EncodeError(h.op, h.id, identity.status());
+  transport::Message reply = Namespace(h, *identity);
+  // Refusals are logged with the key they refused.
+  if (auto rh = proto::DecodeHeader(reply); rh.ok() && rh->code == Code::kPermissionDenied) {
+    LogRefusal("dfs meta", proto::OpName(h.op), request.peer, Status(rh->code, rh->error));
+  }
+  return reply;
+}
+
+proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, const Identity& who) {
+  // Each file is checked on its own; the permitted ones are created together.
+  std::vector<Status> checks;
+  std::vector<proto::CreateReq> permitted;
+  for (proto::CreateReq f : r.files) {
+    Status st = WirePath(f.path).status();
+    if (st.ok()) st = Permissions(store_, who).InParent(f.path);
+    Own(&f, who);
+    checks.push_back(st);
+    if (st.ok()) permitted.push_back(f);
+  }
+  auto created = store_->CreateMany(permitted);
+  proto::CreateManyRsp rsp;
+  size_t next = 0;
+  for (const Status& check : checks) {
+    Result<proto::Attr> a = check.ok() ? std::move(created[next++]) : Result<proto::Attr>(check);
+    rsp.files.push_back(a.ok() ? *a : proto::Attr{});
+    rsp.codes.push_back(static_cast<int>(a.status().code()));
+    rsp.errors.push_back(a.status().message());
+  }
+  return rsp;
+}
+
+transport::Message MetaService::Namespace(const proto::Header& h, const Identity& who) {
+  Permissions may(store_, who);
+  auto grant = [&](proto::Attr* a) { Grant(a, who, false); };
+  // A writer (a create, an open for writing, a commit under its lease) gets
+  // read and write; its commit's replaced file and its abandoned staged
+  // files come with write too, for their blocks to be deleted.
+  auto grant_open = [&](proto::Attr* a) { Grant(a, who, true); };
   switch (h.op) {
     case Op::kGetMap:
-      return Serve<Op::kGetMap>(h, [&](const proto::Empty&) -> Result<proto::GetMapRsp> {
+      return Serve<Op::kGetMap>(h, grant, [&](const proto::Empty&) -> Result<proto::GetMapRsp> {
         const ClusterConfig& c = store_->config();
-        return proto::GetMapRsp{c.cluster_id, c.servers, c.block_size, static_cast<uint32_t>(store_->lease_ms())};
+        return proto::GetMapRsp{c.cluster_id, c.servers, c.block_size, static_cast<uint32_t>(store_->lease_ms()),
+                                !gate_ || !gate_->secure()};
+      });
+    case Op::kListKeys:
+      return Serve<Op::kListKeys>(h, grant, [&](const proto::Empty&) -> Result<proto::ListKeysRsp> {
+        if (who.role != Role::kServer) return Status(Code::kPermissionDenied, "listing keys needs a server key");
+        return proto::ListKeysRsp{gate_ ? ToEntries(gate_->keys()) : std::vector<KeyEntry>{}};
       });
     case Op::kLookup:
-      return Serve<Op::kLookup>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kLookup>(h, grant, [&](const proto::PathReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.Reach(p));
         return store_->Lookup(p);
       });
     case Op::kCreate:
-      return Serve<Op::kCreate>(h, [&](proto::CreateReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kCreate>(h, grant_open, [&](proto::CreateReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        // Truncating an existing file needs write on it; a new name (or a
+        // replace, which publishes a new file) write on the directory.
+        bool exists = !r.replace && store_->Lookup(r.path).ok();
+        DFS_RETURN_IF_ERROR(exists ? may.On(r.path, kMayWrite) : may.InParent(r.path));
+        Own(&r, who);
         return store_->Create(r);
       });
     case Op::kMkdir:
-      return Serve<Op::kMkdir>(h, [&](proto::MkdirReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kMkdir>(h, grant, [&](proto::MkdirReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        if (!r.parents) {
+          DFS_RETURN_IF_ERROR(may.InParent(r.path));
+        } else {
+          // The deepest directory that exists gets the new ones.
+          std::string at = r.path;
+          while (at != "/" && !store_->Lookup(at).ok()) at = ParentPath(at);
+          if (at != r.path) DFS_RETURN_IF_ERROR(may.On(at, kMayWrite | kMayExec));
+        }
+        Own(&r, who);
         return store_->Mkdir(r);
       });
     case Op::kSymlink:
-      return Serve<Op::kSymlink>(h, [&](proto::SymlinkReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kSymlink>(h, grant, [&](proto::SymlinkReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.InParent(r.path));
+        Own(&r, who);
         return store_->Symlink(r);
       });
     case Op::kMknod:
-      return Serve<Op::kMknod>(h, [&](proto::MknodReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kMknod>(h, grant, [&](proto::MknodReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.InParent(r.path));
+        Own(&r, who);
         return store_->Mknod(r);
       });
     case Op::kSetAttr:
-      return Serve<Op::kSetAttr>(h, [&](proto::SetAttrReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kSetAttr>(h, grant, [&](proto::SetAttrReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.SetAttr(r));
         return store_->SetAttr(r);
       });
     case Op::kSetXattr:
-      return Serve<Op::kSetXattr>(h, [&](proto::XattrReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kSetXattr>(h, grant, [&](proto::XattrReq& r) -> Result<proto::Empty> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(r.path, kMayWrite));
         DFS_RETURN_IF_ERROR(store_->SetXattr(r));
         return proto::Empty{};
       });
     case Op::kGetXattr:
-      return Serve<Op::kGetXattr>(h, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
+      return Serve<Op::kGetXattr>(h, grant, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(r.path, kMayRead));
         proto::XattrRsp rsp;
         DFS_ASSIGN_OR_RETURN(rsp.value, store_->GetXattr(r.path, r.name));
         return rsp;
       });
     case Op::kListXattr:
-      return Serve<Op::kListXattr>(h, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
+      return Serve<Op::kListXattr>(h, grant, [&](proto::XattrReq& r) -> Result<proto::XattrRsp> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(r.path, kMayRead));
         proto::XattrRsp rsp;
         DFS_ASSIGN_OR_RETURN(rsp.names, store_->ListXattr(r.path));
         return rsp;
       });
     case Op::kRemoveXattr:
-      return Serve<Op::kRemoveXattr>(h, [&](proto::XattrReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kRemoveXattr>(h, grant, [&](proto::XattrReq& r) -> Result<proto::Empty> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(r.path, kMayWrite));
         DFS_RETURN_IF_ERROR(store_->RemoveXattr(r.path, r.name));
         return proto::Empty{};
       });
     case Op::kReaddir:
-      return Serve<Op::kReaddir>(h, [&](const proto::ReaddirReq& r) -> Result<proto::ReaddirRsp> {
+      return Serve<Op::kReaddir>(h, grant, [&](const proto::ReaddirReq& r) -> Result<proto::ReaddirRsp> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(p, kMayRead));
         return store_->Readdir(p, r.after, r.limit);
       });
     case Op::kUnlink:
-      return Serve<Op::kUnlink>(h, [&](const proto::PathReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kUnlink>(h, grant, [&](const proto::PathReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.Remove(p));
         return store_->Unlink(p);
       });
     case Op::kRmdir:
-      return Serve<Op::kRmdir>(h, [&](const proto::PathReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kRmdir>(h, grant, [&](const proto::PathReq& r) -> Result<proto::Empty> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.Remove(p));
         DFS_RETURN_IF_ERROR(store_->Rmdir(p));
         return proto::Empty{};
       });
     case Op::kRename:
-      return Serve<Op::kRename>(h, [&](const proto::RenameReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kRename>(h, grant, [&](const proto::RenameReq& r) -> Result<proto::Empty> {
         DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
         DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
+        DFS_RETURN_IF_ERROR(may.Remove(src));
+        DFS_RETURN_IF_ERROR(store_->Lookup(dst).ok() ? may.Remove(dst) : may.InParent(dst));
         DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
         return proto::Empty{};
       });
     case Op::kLink:
-      return Serve<Op::kLink>(h, [&](const proto::LinkReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kLink>(h, grant, [&](const proto::LinkReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
         DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
+        DFS_RETURN_IF_ERROR(may.Reach(src));
+        DFS_RETURN_IF_ERROR(may.InParent(dst));
         return store_->Link(src, dst);
       });
     case Op::kOpenWrite:
-      return Serve<Op::kOpenWrite>(h, [&](proto::OpenWriteReq& r) -> Result<proto::Attr> {
+      return Serve<Op::kOpenWrite>(h, grant_open, [&](proto::OpenWriteReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
+        DFS_RETURN_IF_ERROR(may.On(r.path, kMayWrite));
         return store_->OpenWrite(r);
       });
     case Op::kCommit:
       return Serve<Op::kCommit>(
-          h, [&](const proto::CommitReq& r) -> Result<proto::CommitRsp> { return store_->Commit(r); });
+          h, grant_open, [&](const proto::CommitReq& r) -> Result<proto::CommitRsp> { return store_->Commit(r); });
     case Op::kRenewLeases:
       return Serve<Op::kRenewLeases>(
-          h, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> { return store_->RenewLeases(r); });
+          h, grant, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> { return store_->RenewLeases(r); });
     case Op::kReleaseLeases:
       return Serve<Op::kReleaseLeases>(
-          h, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> { return store_->ReleaseLeases(r); });
+          h, grant_open, [&](const proto::LeaseReq& r) -> Result<proto::LeaseRsp> { return store_->ReleaseLeases(r); });
     case Op::kListDeleted:
-      return Serve<Op::kListDeleted>(h, [&](const proto::ListDeletedReq& r) -> Result<proto::ListDeletedRsp> {
+      return Serve<Op::kListDeleted>(h, grant, [&](const proto::ListDeletedReq& r) -> Result<proto::ListDeletedRsp> {
+        DFS_RETURN_IF_ERROR(NeedAdmin(who, "listing deleted files"));
         return store_->ListDeleted(r.after, r.limit);
       });
     case Op::kGetExtents:
       return Serve<Op::kGetExtents>(
-          h, [&](const proto::ExtentsReq& r) -> Result<proto::ExtentsRsp> { return store_->Extents(r); });
+          h, grant, [&](const proto::ExtentsReq& r) -> Result<proto::ExtentsRsp> { return store_->Extents(r); });
     case Op::kCreateMany:
-      return Serve<Op::kCreateMany>(h, [&](const proto::CreateManyReq& r) -> Result<proto::CreateManyRsp> {
+      return Serve<Op::kCreateMany>(h, grant_open, [&](const proto::CreateManyReq& r) -> Result<proto::CreateManyRsp> {
         if (r.files.size() > 10000) return InvalidArgument("at most 10000 files per CreateMany");
-        proto::CreateManyRsp rsp;
-        for (auto& a : store_->CreateMany(r.files)) {
-          rsp.files.push_back(a.ok() ? *a : proto::Attr{});
-          rsp.codes.push_back(static_cast<int>(a.status().code()));
-          rsp.errors.push_back(a.status().message());
-        }
-        return rsp;
+        return CreateMany(r, who);
       });
     case Op::kCommitMany:
-      return Serve<Op::kCommitMany>(h, [&](const proto::CommitManyReq& r) -> Result<proto::CommitManyRsp> {
+      return Serve<Op::kCommitMany>(h, grant_open, [&](const proto::CommitManyReq& r) -> Result<proto::CommitManyRsp> {
         if (r.files.size() > 10000) return InvalidArgument("at most 10000 files per CommitMany");
         return store_->CommitMany(r.files);
       });
     case Op::kListFiles:
-      return Serve<Op::kListFiles>(h, [&](const proto::ListFilesReq& r) -> Result<proto::ListFilesRsp> {
+      return Serve<Op::kListFiles>(h, grant, [&](const proto::ListFilesReq& r) -> Result<proto::ListFilesRsp> {
+        // Every file's path: for admins and trusted mounts (a handle reads
+        // its file by id), not for a key that acts as itself.
+        if (Checked(who)) return Status(Code::kPermissionDenied, "listing every file needs an admin or trusted key");
         return store_->ListFiles(r.after_fid, r.limit);
       });
     case Op::kSync:
-      return Serve<Op::kSync>(h, [&](const proto::Empty&) -> Result<proto::Empty> {
+      return Serve<Op::kSync>(h, grant, [&](const proto::Empty&) -> Result<proto::Empty> {
         DFS_RETURN_IF_ERROR(store_->Sync());
         return proto::Empty{};
       });
@@ -191,6 +328,69 @@ void MetaService::Tick() {
             l.staged ? "; its unpublished copy is deleted (the name keeps what it had)" : "");
   }
 }
+
+namespace {
+
+// The meta server's keys: its own pair, and the admitted keys, re-read
+// from the authorized_keys file when it changes.
+class MetaKeys {
+ public:
+  static Result<std::unique_ptr<MetaKeys>> Load(const MetaServerOptions& o) {
+    auto keys = std::make_unique<MetaKeys>();
+    keys->path_ = o.authorized_keys;
+    if (o.key_file.empty() || o.authorized_keys.empty()) {
+      return InvalidArgument(
+          "no keys: give --key FILE and --authorized-keys FILE (dfs cluster up makes them), "
+          "or --insecure to serve without keys on a loopback endpoint");
+    }
+    DFS_ASSIGN_OR_RETURN(keys->curve_.own, transport::ReadCert(o.key_file));
+    if (keys->curve_.own.secret_key.empty())
+      return InvalidArgument("server key " + o.key_file + " holds no secret-key");
+    DFS_ASSIGN_OR_RETURN(KeyTable table, keys->Read());
+    keys->curve_.admitted = Admitted(table);
+    keys->gate_ =
+        std::make_unique<Gate>(std::move(table), CapabilityKey::FromServerSecret(keys->curve_.own.secret_key));
+    return keys;
+  }
+
+  const transport::CurveServer* curve() const { return &curve_; }
+  const Gate* gate() const { return gate_.get(); }
+
+  // Re-reads the file if it changed since; a broken file keeps the old list.
+  void Reload() {
+    struct stat st;
+    if (stat(path_.c_str(), &st) != 0 || st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec == mtime_ns_) return;
+    auto table = Read();
+    if (!table.ok()) {
+      fprintf(stderr, "dfs meta: keeping the admitted keys as they were: %s\n", table.status().message().c_str());
+      return;
+    }
+    (void)transport::ZapHandler::Admit(Admitted(*table));
+    fprintf(stderr, "dfs meta: %zu keys admitted (re-read %s)\n", table->size() - 1, path_.c_str());
+    gate_->Replace(std::move(*table));
+  }
+
+ private:
+  Result<KeyTable> Read() {
+    struct stat st;
+    if (stat(path_.c_str(), &st) == 0) mtime_ns_ = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    DFS_ASSIGN_OR_RETURN(KeyTable table, ReadAuthorizedKeys(path_));
+    table[curve_.own.public_key] = Identity::Server();
+    return table;
+  }
+  static std::set<std::string> Admitted(const KeyTable& table) {
+    std::set<std::string> keys;
+    for (const auto& entry : table) keys.insert(entry.first);
+    return keys;
+  }
+
+  std::string path_;
+  int64_t mtime_ns_ = -1;
+  transport::CurveServer curve_;
+  std::unique_ptr<Gate> gate_;
+};
+
+}  // namespace
 
 Status RunMetaServer(const MetaServerOptions& options) {
   MetaStoreOptions store_options;
@@ -211,14 +411,29 @@ Status RunMetaServer(const MetaServerOptions& options) {
   }
   if (options.block_size) DFS_RETURN_IF_ERROR(store->SetDefaultBlockSize(options.block_size));
 
+  std::unique_ptr<MetaKeys> keys;
+  if (options.insecure) {
+    if (!transport::IsLoopback(options.listen)) {
+      return InvalidArgument("--insecure is allowed only on a loopback endpoint, not " + options.listen);
+    }
+  } else {
+    DFS_ASSIGN_OR_RETURN(keys, MetaKeys::Load(options));
+  }
   transport::ServerLoop loop;
-  DFS_RETURN_IF_ERROR(loop.Bind(options.listen));
+  DFS_RETURN_IF_ERROR(loop.Bind(options.listen, keys ? keys->curve() : nullptr));
   std::signal(SIGTERM, [](int) { transport::ServerLoop::RequestStop(); });
   std::signal(SIGINT, [](int) { transport::ServerLoop::RequestStop(); });
-  fprintf(stderr, "dfs meta: cluster %s, %zu data servers, listening on %s\n", store->config().cluster_id.c_str(),
-          store->config().servers.size(), options.listen.c_str());
-  MetaService service(store.get());
-  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); }, [&] { service.Tick(); });
+  fprintf(stderr, "dfs meta: cluster %s, %zu data servers, listening on %s%s\n", store->config().cluster_id.c_str(),
+          store->config().servers.size(), options.listen.c_str(),
+          keys ? " (CURVE keys required)"
+               : "\nINSECURE: no keys (--insecure): anyone who reaches this port may change or delete every file");
+  MetaService service(store.get(), keys ? keys->gate() : nullptr, options.capability_seconds);
+  int ticks = 0;
+  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); },
+           [&] {
+             service.Tick();
+             if (keys && ++ticks % 10 == 0) keys->Reload();  // about every 2 s
+           });
   (void)store->Sync();
   fprintf(stderr, "dfs meta: stopped\n");
   return Status::Ok();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/common/gate.h"
 #include "core/meta/meta_store.h"
 #include "transport/message.h"
 
@@ -14,15 +15,26 @@ namespace dfs::meta {
 
 class MetaService {
  public:
-  explicit MetaService(MetaStore* store) : store_(store) {}
+  // `gate` null: every request is trusted (--insecure, tests). Capabilities
+  // it issues last `capability_seconds`.
+  explicit MetaService(MetaStore* store, const Gate* gate = nullptr, double capability_seconds = 86400)
+      : store_(store), gate_(gate), capability_ns_(static_cast<int64_t>(capability_seconds * 1e9)) {}
   transport::Message Handle(transport::Message&& request);
   // Between requests: ends the write leases nobody renewed.
   void Tick();
 
  private:
   transport::Message Dispatch(transport::Message&& request);
+  // The namespace operations, checked against `who`'s permissions.
+  transport::Message Namespace(const proto::Header& h, const Identity& who);
+  // Gives `a` the capability `who` has on its blocks: read and write as
+  // the mode allows, both for a file `opened` for writing.
+  void Grant(proto::Attr* a, const Identity& who, bool opened) const;
+  proto::CreateManyRsp CreateMany(const proto::CreateManyReq& r, const Identity& who);
 
   MetaStore* store_;
+  const Gate* gate_;
+  int64_t capability_ns_;
 };
 
 struct MetaServerOptions {
@@ -31,6 +43,10 @@ struct MetaServerOptions {
   std::vector<std::string> data_servers;  // empty: use the stored map
   uint32_t block_size = 0;                // 0: keep the stored default (512)
   double lease_seconds = 60;              // a writer that stops renewing loses its lease after this
+  std::string key_file;                   // the cluster's server key pair (zcert)
+  std::string authorized_keys;            // the admitted client keys (identity.h), re-read when it changes
+  bool insecure = false;                  // no keys: every request trusted (loopback endpoints only)
+  double capability_seconds = 86400;      // how long a capability stays valid
 };
 
 // Runs the meta server until SIGINT/SIGTERM. Returns why it could not start.

@@ -1,17 +1,16 @@
 // dfs mount through the kernel: runs when /dev/fuse is usable, and says
 // clearly that it was skipped when it is not.
-#include <catch2/catch.hpp>
-
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,8 +22,8 @@
 #include <thread>
 
 #include "../integration/cluster_fixture.h"
-#include "mount_fixture.h"
 #include "core/client/file_system.h"
+#include "mount_fixture.h"
 
 using dfs::testing::Cluster;
 using dfs::testing::Mount;
@@ -325,6 +324,7 @@ TEST_CASE("close flushes every server written since the last flush, also after a
   if (m.Skipped()) return;
   dfs::client::ClientOptions options;
   options.meta = c.meta_endpoint();
+  options.connect = dfs::transport::CurveConnector(c.admin_curve());
   auto fs = dfs::client::FileSystem::Connect(options);
   REQUIRE(fs.ok());
   int fd = open(m.Path("/f").c_str(), O_CREAT | O_WRONLY, 0644);
@@ -382,9 +382,9 @@ TEST_CASE("chmod, chown, utimens, symlinks, hard links and xattrs through the mo
   SECTION("new entries belong to their creator, with the mode asked for") {
     REQUIRE(chmod(m.Path("/").c_str(), 0777) == 0);
     CHECK(AsNobody([&] {
-      int fd = open(m.Path("/mine").c_str(), O_CREAT | O_WRONLY, 0640);
-      return fd < 0 ? -1 : close(fd);
-    }) == 0);
+            int fd = open(m.Path("/mine").c_str(), O_CREAT | O_WRONLY, 0640);
+            return fd < 0 ? -1 : close(fd);
+          }) == 0);
     CHECK(AsNobody([&] { return mkdir(m.Path("/mydir").c_str(), 0700); }) == 0);
     REQUIRE(stat(m.Path("/mine").c_str(), &st) == 0);
     CHECK(st.st_uid == 65534);

@@ -85,7 +85,7 @@ TEST_CASE("a data directory of another cluster is refused", "[integration]") {
   // Server 0 of cluster b started on cluster a's directory for server 0.
   auto r = dfs::testing::Run(
       {dfs::testing::DfsBinary(), "--meta", b.meta_endpoint(), "data", "--index", "0", "--dir", a.dir() + "/data0",
-       "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
+       "--key", b.server_key(), "--listen", "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
       "", 20);
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Catch::Contains("refusing"));
@@ -96,7 +96,7 @@ TEST_CASE("malformed and oversized messages do not take servers down", "[integra
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "still here").code == 0);
   for (std::string endpoint : {c.meta_endpoint(), c.data_endpoint(0)}) {
     INFO(endpoint);
-    dfs::transport::ZmqChannel ch(endpoint, {1000, 5000});
+    dfs::transport::ZmqChannel ch(endpoint, {1000, 5000, nullptr, c.admin_curve()});
     for (std::string garbage : {std::string("\xc1"), std::string("\xdd\xff\xff\xff\xff"), std::string("")}) {
       dfs::transport::Message m;
       m.frames.push_back(garbage);
@@ -112,7 +112,7 @@ TEST_CASE("malformed and oversized messages do not take servers down", "[integra
     REQUIRE(reply.ok());
     CHECK(dfs::proto::DecodeHeader(*reply)->code != dfs::Code::kOk);
     // Over ZMQ_MAXMSGSIZE: the connection is dropped, no reply comes.
-    dfs::transport::ZmqChannel big(endpoint, {1000, 3000});
+    dfs::transport::ZmqChannel big(endpoint, {1000, 3000, nullptr, c.admin_curve()});
     dfs::transport::Message huge;
     huge.frames.push_back(std::string(65 << 20, 'x'));
     CHECK(!big.Call(std::move(huge)).ok());
@@ -133,6 +133,7 @@ TEST_CASE("a write to a block far past any real one costs its server no disk, an
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "small").code == 0);
   dfs::client::ClientOptions options;
   options.meta = c.meta_endpoint();
+  options.connect = dfs::transport::CurveConnector(c.admin_curve());
   auto fs = dfs::client::FileSystem::Connect(options);
   REQUIRE(fs.ok());
   auto a = (*fs)->Stat("/f");
@@ -146,9 +147,9 @@ TEST_CASE("a write to a block far past any real one costs its server no disk, an
   r.version = dfs::MakeVersion(a->generation, 1);
   r.length = a->block_size;
   r.crc = dfs::Crc32c(data.data(), data.size());
-  dfs::transport::ZmqChannel ch(c.data_endpoint(static_cast<int>(server)), {1000, 5000});
+  dfs::transport::ZmqChannel ch(c.data_endpoint(static_cast<int>(server)), {1000, 5000, nullptr, c.admin_curve()});
   auto reply = ch.Call(dfs::proto::Request<dfs::proto::Op::kWriteBlocks>(
-      1, dfs::proto::BlockBatchReq{a->layout(), server}, {dfs::PackRecords({r}), data}));
+      1, dfs::proto::BlockBatchReq{a->layout(), server, a->cap}, {dfs::PackRecords({r}), data}));
   REQUIRE(reply.ok());
   // Whatever the answer, the server's disk holds a few KiB for the file...
   uint64_t allocated = 0;

@@ -9,13 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -224,8 +224,7 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return s;
 }
 
-Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args,
-                 const std::vector<std::string>& data_args)
+Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args, const std::vector<std::string>& data_args)
     : meta_args_(meta_args), data_args_(data_args) {
   char tmpl[] = "/tmp/dfs-cluster-XXXXXX";
   dir_ = mkdtemp(tmpl);
@@ -234,6 +233,7 @@ Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args,
   data_ports_.assign(ports.begin() + 1, ports.end());
   data_pids_.assign(data_servers, 0);
   try {
+    MakeKeys();
     StartMeta();
     for (int i = 0; i < data_servers; ++i) StartData(i);
     WaitUntilUp();
@@ -244,6 +244,28 @@ Cluster::Cluster(int data_servers, const std::vector<std::string>& meta_args,
 }
 
 Cluster::~Cluster() { StopAll(); }
+
+void Cluster::MakeKeys() {
+  std::filesystem::create_directories(dir_ + "/keys");
+  auto keygen = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {DfsBinary(), "keygen"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r = Run(argv, "", 30);
+    if (r.code != 0) throw std::runtime_error("dfs keygen failed: " + r.err);
+    return r.out;
+  };
+  keygen({server_key()});
+  std::string list = keygen({"--server-key", server_key(), "--role", "admin", "--trusted", admin_key()});
+  list += keygen({"--server-key", server_key(), "--uid", "4242", "--gid", "4242", client_key()});
+  list += keygen({"--server-key", server_key(), "--uid", "4343", "--gid", "4343", other_client_key()});
+  std::ofstream(dir_ + "/keys/authorized_keys") << list;
+}
+
+std::shared_ptr<const transport::CurveClient> Cluster::admin_curve() const {
+  auto keys = transport::ReadClientCert(admin_key());
+  if (!keys.ok()) throw std::runtime_error(keys.status().message());
+  return std::make_shared<transport::CurveClient>(*keys);
+}
 
 void Cluster::StopAll() {
   for (pid_t& pid : data_pids_) Kill(pid, SIGKILL);
@@ -302,8 +324,17 @@ void Cluster::Kill(pid_t& pid, int sig) {
 void Cluster::StartMeta() {
   std::string servers;
   for (int i = 0; i < size(); ++i) servers += (i ? "," : "") + data_endpoint(i);
-  std::vector<std::string> args = {"meta", "--dir", dir_ + "/meta", "--listen", meta_endpoint(), "--data-servers",
-                                   servers};
+  std::vector<std::string> args = {"meta",
+                                   "--dir",
+                                   dir_ + "/meta",
+                                   "--listen",
+                                   meta_endpoint(),
+                                   "--data-servers",
+                                   servers,
+                                   "--key",
+                                   server_key(),
+                                   "--authorized-keys",
+                                   dir_ + "/keys/authorized_keys"};
   args.insert(args.end(), meta_args_.begin(), meta_args_.end());
   meta_pid_ = Spawn(args, dir_ + "/meta.log");
 }
@@ -311,8 +342,9 @@ void Cluster::StartMeta() {
 void Cluster::KillMeta() { Kill(meta_pid_, SIGKILL); }
 
 std::vector<std::string> Cluster::DataArgs(int i) const {
-  std::vector<std::string> args = {"--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir",
-                                   dir_ + "/data" + std::to_string(i)};
+  std::vector<std::string> args = {
+      "--meta", meta_endpoint(), "data", "--index", std::to_string(i), "--dir", dir_ + "/data" + std::to_string(i),
+      "--key",  server_key()};
   args.insert(args.end(), data_args_.begin(), data_args_.end());
   return args;
 }
@@ -426,13 +458,18 @@ void Cluster::WaitUntilRebuilt(double timeout_s) {
 }
 
 CommandResult Cluster::Dfs(const std::vector<std::string>& args, const std::string& input, double timeout_s) {
-  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
+  return DfsWithKey(admin_key(), args, input, timeout_s);
+}
+
+CommandResult Cluster::DfsWithKey(const std::string& key, const std::vector<std::string>& args,
+                                  const std::string& input, double timeout_s) {
+  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint(), "--key", key};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, input, timeout_s);
 }
 
 std::unique_ptr<BackgroundCommand> Cluster::StartDfs(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint()};
+  std::vector<std::string> argv = {DfsBinary(), "--meta", meta_endpoint(), "--key", admin_key()};
   argv.insert(argv.end(), args.begin(), args.end());
   return std::make_unique<BackgroundCommand>(argv);
 }

@@ -10,7 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "transport/curve.h"
+
 namespace dfs::testing {
+
+namespace transport = dfs::transport;
 
 struct CommandResult {
   int code = -1;  // exit code; -1 if it had to be killed
@@ -68,12 +72,24 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   const std::string& dir() const { return dir_; }
+  // Keys (docs/security.md), made before the servers start: the servers'
+  // pair, an admin key (trusted, this process's uid), and two client keys
+  // that act as uid/gid 4242 and 4343. The servers admit all of them.
+  std::string server_key() const { return dir_ + "/keys/server.key"; }
+  std::string admin_key() const { return dir_ + "/keys/admin.key"; }
+  std::string client_key() const { return dir_ + "/keys/client.key"; }
+  std::string other_client_key() const { return dir_ + "/keys/other.key"; }
+  // The admin key as a raw ZeroMQ channel presents it (ChannelOptions::curve).
+  std::shared_ptr<const transport::CurveClient> admin_curve() const;
   std::string meta_endpoint() const;
   std::string data_endpoint(int i) const;
   int size() const { return static_cast<int>(data_pids_.size()); }
 
-  // Runs `dfs --meta <this cluster> args...`.
+  // Runs `dfs --meta <this cluster> --key <admin key> args...`.
   CommandResult Dfs(const std::vector<std::string>& args, const std::string& input = "", double timeout_s = 120);
+  // The same with another key file.
+  CommandResult DfsWithKey(const std::string& key, const std::vector<std::string>& args, const std::string& input = "",
+                           double timeout_s = 120);
   // Starts it in the background.
   std::unique_ptr<BackgroundCommand> StartDfs(const std::vector<std::string>& args);
 
@@ -114,6 +130,7 @@ class Cluster {
   pid_t DataPid(int i) const { return data_pids_[i]; }
 
  private:
+  void MakeKeys();
   void StopAll();  // kill -9 every server started, remove the directory
   pid_t Spawn(const std::vector<std::string>& args, const std::string& log, double delay_s = 0);
   void Kill(pid_t& pid, int sig);

@@ -1,6 +1,5 @@
 // Writes while a data server is down (R10): real processes, real kill -9.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -120,7 +119,7 @@ TEST_CASE("reads repair corrupt replicas and never return wrong bytes", "[fault]
     CHECK_THAT(bad.err, Catch::Contains("corrupt"));
     std::string partial = c.ReadLocal(c.dir() + "/out");
     CHECK(partial.size() <= static_cast<size_t>(block) * 512);  // nothing past the bad block
-    CHECK(bytes.compare(0, partial.size(), partial) == 0);     // and only right bytes before it
+    CHECK(bytes.compare(0, partial.size(), partial) == 0);      // and only right bytes before it
   }
 }
 
@@ -206,7 +205,7 @@ TEST_CASE("a long copy survives data servers killed -9 over and over", "[fault]"
   // Feed the copy slowly so the kills land in the middle of it.
   std::string feed = "for i in $(seq 0 " + std::to_string(mib - 1) + "); do dd if=" + local +
                      " bs=1M skip=$i count=1 status=none; sleep 0.15; done | " + dfs::testing::DfsBinary() +
-                     " --meta " + c.meta_endpoint() + " cp - dfs:/big";
+                     " --meta " + c.meta_endpoint() + " --key " + c.admin_key() + " cp - dfs:/big";
   CommandResult cp;
   std::thread writer([&] { cp = dfs::testing::Run({"sh", "-c", feed}, "", 300); });
   for (int k = 0; k < 10; ++k) {

@@ -1,13 +1,12 @@
 // Writes that cannot lose data (docs/leases.md): one writer per file, atomic
 // replace, copies that fail or are interrupted leave the destination as it
 // was, sparse files. Real processes, real signals.
-#include <catch2/catch.hpp>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <regex>
@@ -19,8 +18,8 @@
 
 using dfs::testing::BackgroundCommand;
 using dfs::testing::Cluster;
-using dfs::testing::JsonNumber;
 using dfs::testing::CommandResult;
+using dfs::testing::JsonNumber;
 using dfs::testing::RandomBytes;
 
 namespace {
@@ -84,9 +83,8 @@ TEST_CASE("cp onto the same file is refused; over a hard link it replaces that n
   REQUIRE(c.Dfs({"cp", "-", "dfs:/hl/a"}, m1).code == 0);
   REQUIRE(c.Dfs({"ln", "/hl/a", "/hl/b"}).code == 0);
 
-  for (auto args : std::vector<std::vector<std::string>>{{"cp", "dfs:/hl/a", "dfs:/hl/b"},
-                                                         {"cp", "dfs:/hl/a", "dfs:/hl/a"},
-                                                         {"cp", "dfs:/hl/b", "dfs:/hl/"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"cp", "dfs:/hl/a", "dfs:/hl/b"}, {"cp", "dfs:/hl/a", "dfs:/hl/a"}, {"cp", "dfs:/hl/b", "dfs:/hl/"}}) {
     auto r = c.Dfs(args);
     INFO(args[1] << " " << args[2]);
     CHECK(r.code == 1);
@@ -218,7 +216,7 @@ TEST_CASE("a failed copy out of dfs leaves the local destination as it was", "[i
 TEST_CASE("a commit under a stale generation is refused with a clear code", "[integration]") {
   Cluster c(3);
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "original").code == 0);
-  dfs::client::MetaClient meta(c.meta_endpoint());
+  dfs::client::MetaClient meta(c.meta_endpoint(), dfs::transport::CurveConnector(c.admin_curve()));
   dfs::proto::Attr first, second;
   REQUIRE(meta.Call<dfs::proto::Op::kOpenWrite>(dfs::proto::OpenWriteReq{"/f", 7, "test pid 7"}, &first).ok());
   dfs::proto::LeaseReq release{7, "test pid 7", {first.fid}, false};

@@ -59,10 +59,10 @@ TEST_CASE("the server loop survives a handler that throws and keeps serving") {
   });
   transport::ZmqChannel channel(endpoint, {1000, 2000});
   auto start = std::chrono::steady_clock::now();
-  auto failed = channel.Call(transport::Message{{"boom"}, {}});
+  auto failed = channel.Call(transport::Message{{"boom"}, {}, {}});
   CHECK_FALSE(failed.ok());
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));  // not the reply timeout
-  auto echoed = channel.Call(transport::Message{{"hello"}, {}});
+  auto echoed = channel.Call(transport::Message{{"hello"}, {}, {}});
   REQUIRE(echoed.ok());
   CHECK(echoed->frames == std::vector<std::string>{"hello"});
   loop.Stop();

@@ -53,20 +53,20 @@ TEST_CASE("a CURVE server admits the keys it lists and refuses others at once, n
     return std::make_unique<transport::ZmqChannel>(endpoint, options);
   };
   SECTION("an admitted key is served") {
-    auto reply = channel_with(&*admitted)->Call(transport::Message{{"hello"}, {}});
+    auto reply = channel_with(&*admitted)->Call(transport::Message{{"hello"}, {}, {}});
     REQUIRE(reply.ok());
     CHECK(reply->frames == std::vector<std::string>{"hello"});
   }
   SECTION("an unknown key is refused") {
     auto start = Clock::now();
-    auto reply = channel_with(&*stranger)->Call(transport::Message{{"hello"}, {}});
+    auto reply = channel_with(&*stranger)->Call(transport::Message{{"hello"}, {}, {}});
     CHECK(reply.status().code() == Code::kPermissionDenied);
     CHECK_THAT(reply.status().message(), Catch::Contains(endpoint) && Catch::Contains("refused our key"));
     CHECK(Clock::now() - start < std::chrono::seconds(2));
   }
   SECTION("a client with no key is refused") {
     auto start = Clock::now();
-    auto reply = channel_with(nullptr)->Call(transport::Message{{"hello"}, {}});
+    auto reply = channel_with(nullptr)->Call(transport::Message{{"hello"}, {}, {}});
     CHECK_FALSE(reply.ok());
     CHECK_THAT(reply.status().message(), Catch::Contains(endpoint));
     CHECK(Clock::now() - start < std::chrono::seconds(2));

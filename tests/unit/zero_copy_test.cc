@@ -63,14 +63,14 @@ TEST_CASE("a large last frame crosses ZeroMQ without a copy at either end") {
     loop.Run([&](transport::Message&& m) {
       left_in_place = static_cast<bool>(m.tail);
       got = std::string(m.part(m.parts() - 1));
-      return transport::Message{{"ok"}, {}};
+      return transport::Message{{"ok"}, {}, {}};
     });
   });
   transport::ZmqChannel channel(endpoint, {1000, 5000});
 
   SECTION("block data: shared by the sender, left where it arrived by the server") {
     auto data = std::make_shared<const std::string>(Bytes(1 << 20));
-    transport::Message m{{"header", "records"}, transport::SharedBytes::Of(data)};
+    transport::Message m{{"header", "records"}, transport::SharedBytes::Of(data), {}};
     auto reply = channel.Call(std::move(m));
     REQUIRE(reply.ok());
     CHECK(left_in_place);
@@ -80,7 +80,7 @@ TEST_CASE("a large last frame crosses ZeroMQ without a copy at either end") {
     CHECK(data.use_count() == 1);
   }
   SECTION("a small frame is simply copied") {
-    auto reply = channel.Call(transport::Message{{"header", "records", "small"}, {}});
+    auto reply = channel.Call(transport::Message{{"header", "records", "small"}, {}, {}});
     REQUIRE(reply.ok());
     CHECK_FALSE(left_in_place);
     CHECK(got == "small");
