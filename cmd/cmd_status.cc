@@ -2,7 +2,6 @@
 // data, trash, free), and what its scrubber and rebuild found.
 #include <cstdio>
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "cmd/cli_common.h"
@@ -33,6 +32,7 @@ Json ServerJson(const client::ServerStatus& s) {
   j["rebuild_lost_blocks"] = t.rebuild_lost;
   j["reclaimed_files"] = t.reclaimed_files;
   j["flushes"] = t.flushes;
+  j["insecure"] = t.insecure;
   j["scrub"] = Json{{"last_pass_ns", t.scrub_last_pass_ns},
                     {"pass_blocks", t.scrub_pass_blocks},
                     {"found", t.scrub_found},
@@ -61,10 +61,23 @@ void RegisterStatus(CLI::App& app, Globals& g, Runner& run) {
       if (*json) {
         Json list = Json::array();
         for (const auto& s : servers) list.push_back(ServerJson(s));
-        Json doc{{"meta", g.meta}, {"cluster_id", fs->map().cluster_id}, {"data_servers", list}};
+        Json doc{{"meta", g.meta},
+                 {"cluster_id", fs->map().cluster_id},
+                 {"insecure", fs->map().insecure},
+                 {"data_servers", list}};
         printf("%s\n", doc.dump(2).c_str());
       } else {
         printf("meta server %s, cluster %s\n", g.meta.c_str(), fs->map().cluster_id.c_str());
+        // Servers without keys are said loudly, first.
+        std::string insecure = fs->map().insecure ? "meta" : "";
+        for (const auto& s : servers) {
+          if (s.status.ok() && s.stat.insecure)
+            insecure += (insecure.empty() ? "data " : ", data ") + std::to_string(s.index);
+        }
+        if (!insecure.empty()) {
+          printf("INSECURE: %s started with --insecure: no keys, anyone who reaches the ports is trusted\n",
+                 insecure.c_str());
+        }
         printf("%-5s %-24s %-10s %12s %8s %8s %8s  %s\n", "index", "endpoint", "state", "blocks", "live", "trash",
                "free", "scrub: last full pass, bad copies found/repaired");
         for (const auto& s : servers) {
@@ -78,12 +91,14 @@ void RegisterStatus(CLI::App& app, Globals& g, Runner& run) {
                  HumanSize(t.trash_bytes).c_str(), HumanSize(t.disk_free).c_str(),
                  LastPass(t.scrub_last_pass_ns).c_str(), static_cast<unsigned long long>(t.scrub_found),
                  static_cast<unsigned long long>(t.scrub_repaired));
-          if (t.scrub_unrepaired) printf(", %llu without a good copy", static_cast<unsigned long long>(t.scrub_unrepaired));
+          if (t.scrub_unrepaired)
+            printf(", %llu without a good copy", static_cast<unsigned long long>(t.scrub_unrepaired));
           if (t.rebuild_lost) printf(", rebuild lost %llu blocks", static_cast<unsigned long long>(t.rebuild_lost));
           printf("\n");
         }
       }
-      if (down) return Unavailable(std::to_string(down) + " of " + std::to_string(servers.size()) + " data servers down");
+      if (down)
+        return Unavailable(std::to_string(down) + " of " + std::to_string(servers.size()) + " data servers down");
       return Status::Ok();
     };
   });

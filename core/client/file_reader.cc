@@ -258,6 +258,16 @@ Status FileReader::Repair(const Window& w) {
   }
   std::vector<Batch*> list = repairs.List();
   if (list.empty()) return Status::Ok();
+  // A reader the cluster lets read but not write cannot repair (its
+  // capability does not grant it): the scrubber, or an admin's fsck
+  // --repair, will.
+  if (!attr_.cap.mac.empty() && !(attr_.cap.rights & kCapWrite)) {
+    if (options_.notice) {
+      options_.notice(std::to_string(notes.size()) + " bad copies of blocks of " + path_ +
+                      " left for the scrubber: this key may not write the file");
+    }
+    return Status::Ok();
+  }
   DFS_RETURN_IF_ERROR(data_->RunAll(list));
   if (options_.verbose && options_.notice) {
     for (const std::string& note : notes) options_.notice(note);

@@ -224,13 +224,22 @@ Status FileSystem::Read(const std::string& path, const Sink& sink, uint64_t offs
   return Read(a, path, sink, offset, length);
 }
 
+Status FileSystem::MayRead(const Attr& attr, const std::string& path) const {
+  // A cluster with keys grants a read capability with the Attr of every
+  // file the asker may read; without one the data servers would refuse.
+  if (map_.insecure || (attr.cap.rights & kCapRead)) return Status::Ok();
+  return Status(Code::kPermissionDenied, path + ": permission denied");
+}
+
 Status FileSystem::Read(const Attr& attr, const std::string& path, const Sink& sink, uint64_t offset, uint64_t length) {
+  DFS_RETURN_IF_ERROR(MayRead(attr, path));
   FileReader reader(data_.get(), options_, attr, path, ExtentFetch());
   return reader.Read(offset, length, sink);
 }
 
 Status FileSystem::ReadInto(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length,
                             std::string* out) {
+  DFS_RETURN_IF_ERROR(MayRead(attr, path));
   FileReader reader(data_.get(), options_, attr, path, ExtentFetch());
   return reader.ReadInto(offset, length, out);
 }

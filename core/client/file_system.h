@@ -154,10 +154,11 @@ class FileSystem {
   std::vector<ServerStatus> ServerStatuses();
 
  private:
+  Status MayRead(const Attr& attr, const std::string& path) const;
   FileSystem(const ClientOptions& options) : options_(options) {}
   ExtentCursor::Fetch ExtentFetch();
-  Result<std::unique_ptr<FileWriter>> OpenWriter(const std::string& path, uint32_t block_size,
-                                                 const NewEntry& entry, bool staged);
+  Result<std::unique_ptr<FileWriter>> OpenWriter(const std::string& path, uint32_t block_size, const NewEntry& entry,
+                                                 bool staged);
   // Create with the lease (waiting out a closing writer's release), held.
   Result<Attr> CreateCall(const proto::CreateReq& req);
   // Takes the lease Create or OpenForPatch returned.

@@ -251,7 +251,7 @@ void Cluster::MakeKeys() {
     std::vector<std::string> argv = {DfsBinary(), "keygen"};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = Run(argv, "", 30);
-    if (r.code != 0) throw std::runtime_error("dfs keygen failed: " + r.err);
+    if (r.code != 0) throw std::runtime_error("dfs keygen failed (exit " + std::to_string(r.code) + "): " + r.err);
     return r.out;
   };
   keygen({server_key()});
