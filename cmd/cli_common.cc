@@ -46,6 +46,7 @@ std::string ClusterKeyDir(const std::string& cluster_dir) { return cluster_dir +
 
 Result<transport::Connector> ClientKey(const Globals& g) {
   std::string path = g.key;
+  if (path == kNoKey) return transport::Connector(nullptr);
   if (path.empty()) {
     std::string config;
     if (const char* x = getenv("XDG_CONFIG_HOME"); x && *x) {

@@ -59,7 +59,10 @@ bool Interrupted();
 // else ~/.config/dfs/key, else the admin key of the local cluster `dfs
 // cluster up` made in its default directory; none of them: plain channels
 // (a server with keys refuses them, saying so).
+// `--key none` (or DFS_KEY=none): no key, a plain connection, for servers
+// started with --insecure.
 Result<transport::Connector> ClientKey(const Globals& g);
+inline constexpr const char* kNoKey = "none";
 // Where `dfs cluster up` keeps a cluster's keys.
 std::string ClusterKeyDir(const std::string& cluster_dir);
 std::string DefaultClusterDir();

@@ -29,6 +29,7 @@ struct ClusterFlags {
   std::string dir;
   uint32_t servers = 0;    // 0: what the cluster has, or 5
   uint32_t base_port = 0;  // 0: what the cluster has, or 7100
+  bool insecure = false;   // up: servers without keys (a new cluster only)
 };
 
 std::string Endpoint(uint32_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
@@ -95,11 +96,13 @@ Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
   return l;
 }
 
-// A cluster's own commands use its admin key.
+// A cluster's own commands use its admin key (none for a cluster started
+// with --insecure, which has no keys).
 Globals ClusterGlobals(const Layout& l, const Globals& g) {
   Globals cg = g;
   cg.meta = Endpoint(l.base_port);
   cg.key = ClusterKeyDir(l.dir) + "/admin.key";
+  if (access(cg.key.c_str(), F_OK) != 0) cg.key = kNoKey;
   return cg;
 }
 
@@ -139,7 +142,25 @@ Status Up(const ClusterFlags& f, const Globals& g) {
     conf << l.servers << " " << l.base_port << "\n";
   }
   const std::string keys = ClusterKeyDir(l.dir);
-  DFS_RETURN_IF_ERROR(EnsureKeys(keys));
+  if (f.insecure && access((keys + "/server.key").c_str(), F_OK) == 0) {
+    return InvalidArgument("the cluster in " + l.dir + " has keys; --insecure is for a new cluster only");
+  }
+  if (!f.insecure && access((keys + "/server.key").c_str(), F_OK) != 0) {
+    bool running = LivePid(l.meta_pid()) != 0;
+    for (uint32_t i = 0; i < l.servers; ++i) running |= LivePid(l.data_pid(i)) != 0;
+    if (running) {
+      return Status(Code::kFailedPrecondition, "the cluster in " + l.dir +
+                                                   " runs without keys; stop it (dfs cluster down) to start it with "
+                                                   "keys, or keep it so with --insecure");
+    }
+  }
+  if (!f.insecure) DFS_RETURN_IF_ERROR(EnsureKeys(keys));
+  // Each server's key flags, or --insecure (loopback only, said in its log).
+  std::vector<std::string> meta_keys = {"--insecure"}, data_keys = {"--insecure"};
+  if (!f.insecure) {
+    meta_keys = {"--key", keys + "/server.key", "--authorized-keys", keys + "/authorized_keys"};
+    data_keys = {"--key", keys + "/server.key"};
+  }
   std::string self = "dfs";
   std::string meta = Endpoint(l.base_port);
   std::map<std::string, pid_t> spawned;  // pid file -> child started now
@@ -159,15 +180,15 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   };
   std::string servers;
   for (uint32_t i = 0; i < l.servers; ++i) servers += (i ? "," : "") + Endpoint(l.base_port + 1 + i);
-  DFS_RETURN_IF_ERROR(start(l.meta_pid(),
-                            {self, "meta", "--dir", l.dir + "/meta", "--listen", meta, "--data-servers", servers,
-                             "--key", keys + "/server.key", "--authorized-keys", keys + "/authorized_keys"},
-                            l.dir + "/logs/meta.log"));
+  std::vector<std::string> meta_args = {self,       "meta", "--dir",          l.dir + "/meta",
+                                        "--listen", meta,   "--data-servers", servers};
+  meta_args.insert(meta_args.end(), meta_keys.begin(), meta_keys.end());
+  DFS_RETURN_IF_ERROR(start(l.meta_pid(), meta_args, l.dir + "/logs/meta.log"));
   for (uint32_t i = 0; i < l.servers; ++i) {
-    DFS_RETURN_IF_ERROR(start(l.data_pid(i),
-                              {self, "--meta", meta, "data", "--index", std::to_string(i), "--dir",
-                               l.dir + "/data/" + std::to_string(i), "--key", keys + "/server.key"},
-                              l.dir + "/logs/data-" + std::to_string(i) + ".log"));
+    std::vector<std::string> data_args = {self,      "--meta",          meta,    "data",
+                                          "--index", std::to_string(i), "--dir", l.dir + "/data/" + std::to_string(i)};
+    data_args.insert(data_args.end(), data_keys.begin(), data_keys.end());
+    DFS_RETURN_IF_ERROR(start(l.data_pid(i), data_args, l.dir + "/logs/data-" + std::to_string(i) + ".log"));
   }
   // Wait until every server answers.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -194,7 +215,12 @@ Status Up(const ClusterFlags& f, const Globals& g) {
           printf("dfs cluster up: meta %s, %u data servers on ports %u-%u; state and logs in %s\n", meta.c_str(),
                  l.servers, l.base_port + 1, l.base_port + l.servers, l.dir.c_str());
           if (meta != "tcp://127.0.0.1:7100") printf("export DFS_META=%s\n", meta.c_str());
-          printf("export DFS_KEY=%s/admin.key\n", keys.c_str());
+          if (f.insecure) {
+            printf("INSECURE: no keys (--insecure): anyone who reaches these loopback ports is trusted\n");
+            printf("export DFS_KEY=%s\n", kNoKey);
+          } else {
+            printf("export DFS_KEY=%s/admin.key\n", keys.c_str());
+          }
         }
         return Status::Ok();
       }
@@ -268,6 +294,8 @@ void RegisterCluster(CLI::App& app, Globals& g, Runner& run) {
       ->required()
       ->check(CLI::IsMember({"up", "down", "status"}));
   sub->add_option("--dir", f->dir, "State, logs and pid files (default ~/.local/state/dfs/cluster)");
+  sub->add_flag("--insecure", f->insecure,
+                "up: a new cluster whose servers run without keys (loopback, for tests and comparisons)");
   sub->add_option("--servers", f->servers, "Number of data servers for up (default 5)")->check(CLI::Range(2u, 1000u));
   sub->add_option("--base-port", f->base_port, "Meta server port; data servers use the next ones (default 7100)")
       ->check(CLI::Range(1u, 65535u));

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--meta", g.meta, "Meta server endpoint (env DFS_META)")->capture_default_str();
   if (const char* env = std::getenv("DFS_KEY"); env && *env) g.key = env;
   app.add_option("--key", g.key,
-                 "This client's key file (env DFS_KEY; default ~/.config/dfs/key, then the local cluster's admin key)");
+                 "This client's key file, or none for servers run with --insecure (env DFS_KEY; default "
+                 "~/.config/dfs/key, then the local cluster's admin key)");
   app.add_option("--timeout", g.timeout, "Seconds a write waits for a data server that is down (default: forever)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", g.quiet, "Print only errors");

@@ -30,8 +30,8 @@ class Gate {
  private:
   const bool secure_ = false;
   mutable std::mutex mu_;
-  KeyTable keys_;  // guarded by mu_
-  const CapabilityKey cap_key_;
+  KeyTable keys_;          // guarded by mu_
+  CapabilityKey cap_key_;  // set once, at construction
 };
 
 // "dfs data 3: refused WriteBlocks from key XXXX...: why" on stderr: every

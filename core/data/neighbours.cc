@@ -60,7 +60,7 @@ Result<proto::ListDeletedRsp> Neighbours::ListDeleted(uint64_t after) {
 client::Batch Neighbours::ReadBatch(const FileLayout& key, uint32_t server, std::vector<BlockRecord> ask) {
   client::Batch b;
   b.op = proto::Op::kReadBlocks;
-  b.req = proto::BlockBatchReq{key, server};
+  b.req = proto::BlockBatchReq{key, server, {}};  // a server needs no capability
   b.records = std::move(ask);
   return b;
 }

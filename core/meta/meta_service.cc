@@ -92,7 +92,8 @@ transport::Message MetaService::Handle(transport::Message&& request) {
 void MetaService::Grant(proto::Attr* a, const Identity& who, bool opened) const {
   if (!gate_ || !gate_->secure() || a->fid == 0 || a->type != static_cast<int>(proto::FileType::kFile)) return;
   uint32_t rights = kCapRead | kCapWrite;
-  if (!opened) rights = (May(who, *a, kMayRead) ? kCapRead : 0) | (May(who, *a, kMayWrite) ? kCapWrite : 0);
+  if (!opened)
+    rights = (May(who, *a, kMayRead) ? uint32_t{kCapRead} : 0u) | (May(who, *a, kMayWrite) ? uint32_t{kCapWrite} : 0u);
   if (rights == 0) return;
   a->cap = gate_->cap_key().Issue(a->fid, rights, a->generation, WallClockNs() + capability_ns_);
 }

@@ -1,7 +1,8 @@
 // libFuzzer target: any message a peer could send, to a data server and a
 // meta server in this process (scripts/fuzz builds and runs it).
 //
-// Half the inputs are raw frames (the decoders' bounds); the other half are
+// Requests come as from a plain (--insecure) connection or with one of a
+// few keys of each role. Half the inputs are raw frames (the decoders' bounds); the other half are
 // well-formed requests of a random operation of the table whose fields are
 // filled from the input (the handlers' range checks). After each message
 // the servers' directories must stay small: no request may make a server
@@ -23,6 +24,7 @@
 #include "core/data/data_service.h"
 #include "core/meta/meta_service.h"
 #include "core/meta/meta_store.h"
+#include "fill.h"
 
 using namespace dfs;
 
@@ -36,6 +38,13 @@ struct Servers {
   std::unique_ptr<meta::MetaService> meta;
   std::unique_ptr<data::BlockStore> store;
   std::unique_ptr<data::DataService> data;
+  // The same stores behind keys: requests come with one of these peers'
+  // keys (or an unknown one), through the role, permission and capability
+  // checks.
+  std::unique_ptr<Gate> gate;
+  std::unique_ptr<meta::MetaService> secure_meta;
+  std::unique_ptr<data::DataService> secure_data;
+  std::vector<std::string> peers = {"client", "admin", "server", "trusted", "stranger"};
 
   Servers() {
     char tmpl[] = "/tmp/dfs-fuzz.XXXXXX";
@@ -47,6 +56,14 @@ struct Servers {
     meta = std::make_unique<meta::MetaService>(meta_store.get());
     store = std::move(*data::BlockStore::Open(dir + "/data", meta_store->config().cluster_id, 0));
     data = std::make_unique<data::DataService>(store.get(), data::ServiceParts{}, meta_store->config().cluster_id);
+    KeyTable keys = {{"client", Identity{Role::kClient, 1000, 1000, false, false}},
+                     {"admin", Identity{Role::kAdmin, 1000, 1000, false, false}},
+                     {"server", Identity::Server()},
+                     {"trusted", Identity{Role::kClient, 1001, 1001, true, false}}};
+    gate = std::make_unique<Gate>(keys, CapabilityKey::FromServerSecret("fuzz"));
+    secure_meta = std::make_unique<meta::MetaService>(meta_store.get(), gate.get());
+    secure_data = std::make_unique<data::DataService>(store.get(), data::ServiceParts{},
+                                                      meta_store->config().cluster_id, gate.get());
   }
 
   // Bytes the servers' files hold on disk (holes cost nothing).
@@ -62,36 +79,10 @@ struct Servers {
   }
 };
 
-// Fills any field of a wire struct from the input.
-template <typename T>
-void Fill(FuzzedDataProvider& in, T* v);
-
-template <typename T>
-void FillValue(FuzzedDataProvider& in, T* v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    *v = in.ConsumeBool();
-  } else if constexpr (std::is_integral_v<T>) {
-    // Small values most of the time, any value sometimes.
-    *v = in.ConsumeBool() ? in.ConsumeIntegralInRange<T>(0, 8) : in.ConsumeIntegral<T>();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    *v = in.ConsumeRandomLengthString(300);
-  } else if constexpr (proto::HasFields<T>::value) {
-    Fill(in, v);
-  } else {  // std::vector<...>
-    v->resize(in.ConsumeIntegralInRange<size_t>(0, 4));
-    for (auto& e : *v) FillValue(in, &e);
-  }
-}
-
-template <typename T>
-void Fill(FuzzedDataProvider& in, T* v) {
-  std::apply([&](auto&... field) { (FillValue(in, &field), ...); }, v->Fields());
-}
-
 template <proto::Op op>
 transport::Message Typed(FuzzedDataProvider& in) {
   typename proto::OpSpec<op>::Request req;
-  Fill(in, &req);
+  fuzz::Fill(in, &req);
   std::vector<std::string> payload;
   if (in.ConsumeBool()) {
     std::vector<BlockRecord> records(in.ConsumeIntegralInRange<size_t>(0, 8));
@@ -130,7 +121,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     const size_t frames = in.ConsumeIntegralInRange<size_t>(0, 4);
     for (size_t i = 0; i < frames; ++i) m.frames.push_back(in.ConsumeRandomLengthString(4096));
   }
-  transport::Message reply = to_meta ? servers->meta->Handle(std::move(m)) : servers->data->Handle(std::move(m));
+  const bool secure = in.ConsumeBool();
+  if (secure) m.peer = servers->peers[in.ConsumeIntegralInRange<size_t>(0, servers->peers.size() - 1)];
+  meta::MetaService& meta = secure ? *servers->secure_meta : *servers->meta;
+  data::DataService& data = secure ? *servers->secure_data : *servers->data;
+  transport::Message reply = to_meta ? meta.Handle(std::move(m)) : data.Handle(std::move(m));
   if (reply.frames.empty()) abort();  // every request gets an answer
   if (uint64_t allocated = servers->Allocated(); allocated > kMaxAllocatedBytes) {
     fprintf(stderr, "one message made the servers hold %llu bytes on disk\n",
