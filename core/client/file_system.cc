@@ -47,7 +47,11 @@ Result<Attr> FileSystem::Stat(const std::string& path) {
   return a;
 }
 
-Result<Attr> FileSystem::StatFile(uint64_t fid) { return FileById(*meta_, fid); }
+Result<Attr> FileSystem::StatFile(uint64_t fid) {
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kStatFile>(proto::FileReq{fid, {}}, &a));
+  return a;
+}
 
 Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewEntry& entry) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
@@ -267,7 +271,8 @@ Result<proto::ListStoredRsp> FileSystem::StoredFiles(uint32_t server) {
 }
 
 Status FileSystem::DeleteStored(uint32_t server, uint64_t fid) {
-  DFS_ASSIGN_OR_RETURN(auto reply, data_->Call(server, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{fid})));
+  DFS_ASSIGN_OR_RETURN(auto reply,
+                       data_->Call(server, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{fid, {}})));
   proto::Empty e;
   return proto::DecodeReplyTo<proto::Op::kDeleteFile>(reply, &e);
 }

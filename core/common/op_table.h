@@ -40,6 +40,7 @@
   X(GetExtents, 25, ExtentsReq, ExtentsRsp)          \
   X(ListDeleted, 26, ListDeletedReq, ListDeletedRsp) \
   X(ListKeys, 27, Empty, ListKeysRsp)                \
+  X(StatFile, 28, FileReq, Attr)                     \
   /* data servers */                                 \
   X(WriteBlocks, 100, BlockBatchReq, Empty)          \
   X(ReadBlocks, 101, BlockBatchReq, Empty)           \

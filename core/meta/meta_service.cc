@@ -310,6 +310,18 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
         if (Checked(who)) return Status(Code::kPermissionDenied, "listing every file needs an admin or trusted key");
         return store_->ListFiles(r.after_fid, r.limit);
       });
+    case Op::kStatFile:
+      return Serve<Op::kStatFile>(h, grant, [&](const proto::FileReq& r) -> Result<proto::Attr> {
+        // An open handle's file by id, wherever its names went. As with an
+        // NFS file handle, no directory on a path is searched.
+        const std::string gone = "file id " + std::to_string(r.fid) + " is gone";
+        if (r.fid == 0) return NotFound(gone);
+        DFS_ASSIGN_OR_RETURN(proto::ListFilesRsp page, store_->ListFiles(r.fid - 1, 1));
+        if (page.files.empty() || page.files[0].fid != r.fid) return NotFound(gone);
+        // Its path is for keys that may list every file.
+        if (Checked(who)) page.files[0].name.clear();
+        return page.files[0];
+      });
     case Op::kSync:
       return Serve<Op::kSync>(h, grant, [&](const proto::Empty&) -> Result<proto::Empty> {
         DFS_RETURN_IF_ERROR(store_->Sync());

@@ -2,10 +2,9 @@
 // check that says a test was skipped because this machine cannot mount.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -18,13 +17,16 @@ namespace dfs::testing {
 // Mounts the cluster on a fresh directory; unmounts at the end.
 class Mount {
  public:
-  explicit Mount(Cluster& c, std::vector<std::string> options = {}, const std::string& name = "mnt")
+  // `key`: the key file the mount presents (default: the cluster's admin
+  // key, which is trusted).
+  explicit Mount(Cluster& c, std::vector<std::string> options = {}, const std::string& name = "mnt",
+                 const std::string& key = "")
       : c_(c), dir_(c.dir() + "/" + name) {
     std::filesystem::create_directories(dir_);
     std::string log = c.dir() + (name == "mnt" ? "/mount.log" : "/" + name + ".log");
     std::vector<std::string> args = {"mount", "--log", log, dir_};
     for (const auto& o : options) args.insert(args.end(), {"-o", o});
-    auto r = c_.Dfs(args, "", 30);
+    auto r = c_.DfsWithKey(key.empty() ? c.admin_key() : key, args, "", 30);
     mounted_ = r.code == 0;
     error_ = r.err;
   }

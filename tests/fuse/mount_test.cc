@@ -599,3 +599,46 @@ TEST_CASE("an open handle reads its file by id: a rename and a new file at its o
   CHECK(got == old_bytes.substr(32 << 20, 4096));
   close(fd);
 }
+
+TEST_CASE("a mount whose key is not trusted acts as that key's uid, whoever calls it", "[fuse][security]") {
+  if (Skipped()) return;
+  Cluster c(2);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/public"}, "for everyone").code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/private"}, "for its owner").code == 0);
+  REQUIRE(c.Dfs({"mkdir", "/drop"}).code == 0);
+  {
+    dfs::client::ClientOptions options;
+    options.meta = c.meta_endpoint();
+    options.connect = dfs::transport::CurveConnector(c.admin_curve());
+    auto fs = dfs::client::FileSystem::Connect(options);
+    REQUIRE(fs.ok());
+    for (auto [path, mode] : {std::pair<const char*, uint32_t>{"/private", 0600}, {"/drop", 0777}}) {
+      dfs::proto::SetAttrReq req;
+      req.path = path;
+      req.set = dfs::proto::SetAttrReq::kMode;
+      req.mode = mode;
+      REQUIRE((*fs)->SetAttr(req).ok());
+    }
+  }
+  // The caller here owns /private (or is root), so the kernel lets it
+  // through; the key (uid 4242) may not read it, and the servers say so.
+  Mount m(c, {}, "mnt", c.client_key());
+  if (m.Skipped()) return;
+  CHECK(ReadAll(m.Path("/public")) == "for everyone");
+  int fd = open(m.Path("/private").c_str(), O_RDONLY);
+  int err = 0;
+  if (fd < 0) {
+    err = errno;
+  } else {
+    char buf[64];
+    if (read(fd, buf, sizeof buf) < 0) err = errno;
+    close(fd);
+  }
+  CHECK(err == EACCES);
+  // New files belong to the key's uid, not the caller's.
+  std::ofstream(m.Path("/drop/new")) << "made through the mount";
+  struct stat st;
+  REQUIRE(stat(m.Path("/drop/new").c_str(), &st) == 0);
+  CHECK(st.st_uid == 4242);
+  CHECK(ReadAll(m.Path("/drop/new")) == "made through the mount");
+}

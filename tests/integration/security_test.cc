@@ -194,7 +194,7 @@ TEST_CASE("a client key cannot run admin operations", "[integration][security]")
       RawCall(c.meta_endpoint(), client, proto::Request<proto::Op::kListDeleted>(1, proto::ListDeletedReq{}));
   CHECK(ReplyStatus(deleted).code() == Code::kPermissionDenied);
   auto delete_file =
-      RawCall(c.data_endpoint(0), client, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{a->fid}));
+      RawCall(c.data_endpoint(0), client, proto::Request<proto::Op::kDeleteFile>(1, proto::FileReq{a->fid, {}}));
   CHECK(ReplyStatus(delete_file).code() == Code::kPermissionDenied);
   CHECK_THAT(ReadFile(c.dir() + "/data0.log"), Catch::Contains("refused Corrupt from key " + client->own.public_key));
 
