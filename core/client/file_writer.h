@@ -58,6 +58,11 @@ class FileWriter {
   Status Close();
 
   const proto::Attr& attr() const { return attr_; }
+  // A fresh capability for the file (a file held open for writing longer
+  // than one lasts); ignored unless it is for this file and generation.
+  void RenewCapability(const Capability& cap) {
+    if (cap.fid == attr_.fid && cap.generation == attr_.generation) attr_.cap = cap;
+  }
 
  private:
   struct Window {

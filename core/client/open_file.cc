@@ -31,8 +31,19 @@ Status OpenFile::UsePatch() {
   return Status::Ok();
 }
 
+void OpenFile::RenewCapability() {
+  constexpr int64_t kBeforeNs = int64_t{600} * 1000000000;  // ten minutes
+  const Capability& cap = writer_ ? writer_->attr().cap : patch_->attr().cap;
+  if (cap.mac.empty() || cap.expires_ns - WallClockNs() > kBeforeNs) return;
+  auto fresh = fs_->StatFile(fid_);
+  if (!fresh.ok()) return;  // the write will say what is wrong
+  if (writer_) writer_->RenewCapability(fresh->cap);
+  if (patch_) patch_->RenewCapability(fresh->cap);
+}
+
 Status OpenFile::Write(uint64_t offset, const char* bytes, size_t size) {
   DFS_RETURN_IF_ERROR(error_);
+  if (writing()) RenewCapability();
   Status st;
   if (writer_ && offset != written_) st = UsePatch();
   if (st.ok() && patch_) {
@@ -53,6 +64,7 @@ Status OpenFile::Truncate(uint64_t size) {
 Status OpenFile::Publish() {
   DFS_RETURN_IF_ERROR(error_);
   if (!writing()) return Status::Ok();
+  RenewCapability();
   return Fail("write of", writer_ ? writer_->Flush() : patch_->Flush());
 }
 

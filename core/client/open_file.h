@@ -57,6 +57,9 @@ class OpenFile {
 
  private:
   Status Fail(const char* what, Status st);
+  // A file held open for writing longer than its capability lasts (a log
+  // appended for days through the mount) gets a fresh one before it runs out.
+  void RenewCapability();
   Status UsePatch();
 
   FileSystem* fs_;

@@ -35,6 +35,10 @@ class PatchWriter {
   uint64_t size() const { return size_; }
   bool dirty() const { return !blocks_.empty() || size_ != attr_.size || valid_ < attr_.size || truncated_; }
   const Attr& attr() const { return attr_; }
+  // As FileWriter::RenewCapability.
+  void RenewCapability(const Capability& cap) {
+    if (cap.fid == attr_.fid && cap.generation == attr_.generation) attr_.cap = cap;
+  }
 
  private:
   // The block at `index`, loaded unless `whole` (it will be overwritten).
@@ -49,7 +53,7 @@ class PatchWriter {
   uint64_t size_;   // the size with the pending changes
   uint64_t valid_;  // bytes of the stored file still valid (a shrink lowers it)
   uint64_t seq_ = 0;
-  bool truncated_ = false;  // since the last flush: mtime moves even if the size did not
+  bool truncated_ = false;                  // since the last flush: mtime moves even if the size did not
   std::map<uint64_t, std::string> blocks_;  // patched blocks, each block_size bytes
 };
 

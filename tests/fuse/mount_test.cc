@@ -642,3 +642,20 @@ TEST_CASE("a mount whose key is not trusted acts as that key's uid, whoever call
   CHECK(st.st_uid == 4242);
   CHECK(ReadAll(m.Path("/drop/new")) == "made through the mount");
 }
+
+TEST_CASE("a file held open for writing through the mount outlives its capability", "[fuse][security]") {
+  if (Skipped()) return;
+  Cluster c(2, {"--capability-hours", "0.001"});  // capabilities last 3.6 s here
+  Mount m(c);
+  if (m.Skipped()) return;
+  int fd = open(m.Path("/log").c_str(), O_CREAT | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  const std::string first = "the first line\n", second = "a line written after the first capability expired\n";
+  CHECK(write(fd, first.data(), first.size()) == static_cast<ssize_t>(first.size()));
+  CHECK(fsync(fd) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+  CHECK(write(fd, second.data(), second.size()) == static_cast<ssize_t>(second.size()));
+  CHECK(fsync(fd) == 0);
+  CHECK(close(fd) == 0);
+  CHECK(ReadAll(m.Path("/log")) == first + second);
+}
