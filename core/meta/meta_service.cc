@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <set>
 
 #include "core/common/path.h"
@@ -49,19 +50,28 @@ void EachAttr(proto::LeaseRsp& r, F&& f) {
 template <typename T, typename F>
 void EachAttr(T&, F&&) {}
 
+// What Serve does beyond encoding a reply: gives each file in it its
+// capability, and logs a refusal with the key it refused.
+struct ReplyRules {
+  std::function<void(proto::Attr*)> grant;
+  std::function<void(const Status&)> refused;
+};
+
 // Decodes the request of `op`, calls `fn` and encodes its result, with the
-// types the operation table gives `op`; `grant` gives each file in the
-// reply its capability.
-template <Op op, typename Grant, typename Fn>
-transport::Message Serve(const proto::Header& h, const Grant& grant, Fn&& fn) {
+// types the operation table gives `op`, under `rules`.
+template <Op op, typename Fn>
+transport::Message Serve(const proto::Header& h, const ReplyRules& rules, Fn&& fn) {
   typename proto::OpSpec<op>::Request req;
   Status st = proto::DecodeRequest<op>(h, &req);
   if (!st.ok()) return proto::EncodeError(h.op, h.id, st);
   auto result = fn(req);
   static_assert(std::is_same_v<decltype(result), Result<typename proto::OpSpec<op>::Reply>>,
                 "the handler's result is not the reply type of its operation (op_table.h)");
-  if (!result.ok()) return proto::EncodeError(h.op, h.id, result.status());
-  EachAttr(*result, grant);
+  if (!result.ok()) {
+    if (result.status().code() == Code::kPermissionDenied) rules.refused(result.status());
+    return proto::EncodeError(h.op, h.id, result.status());
+  }
+  EachAttr(*result, rules.grant);
   return proto::Reply<op>(h.id, *result);
 }
 
@@ -103,13 +113,11 @@ transport::Message MetaService::Dispatch(transport::Message&& request) {
   if (!header.ok()) return proto::EncodeError(Op{0}, 0, header.status());
   const proto::Header& h = *header;
   Result<Identity> identity = gate_ ? gate_->Who(request.peer) : Identity::Insecure();
-  if (!identity.ok()) return proto::EncodeError(h.op, h.id, identity.status());
-  transport::Message reply = Namespace(h, *identity);
-  // Refusals are logged with the key they refused.
-  if (auto rh = proto::DecodeHeader(reply); rh.ok() && rh->code == Code::kPermissionDenied) {
-    LogRefusal("dfs meta", proto::OpName(h.op), request.peer, Status(rh->code, rh->error));
+  if (!identity.ok()) {
+    LogRefusal("dfs meta", proto::OpName(h.op), request.peer, identity.status());
+    return proto::EncodeError(h.op, h.id, identity.status());
   }
-  return reply;
+  return Namespace(h, *identity, request.peer);
 }
 
 proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, const Identity& who) {
@@ -117,8 +125,12 @@ proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, cons
   std::vector<Status> checks;
   std::vector<proto::CreateReq> permitted;
   for (proto::CreateReq f : r.files) {
-    Status st = WirePath(f.path).status();
-    if (st.ok()) st = Permissions(store_, who).InParent(f.path);
+    auto path = WirePath(f.path);
+    Status st = path.status();
+    if (st.ok()) {
+      f.path = *path;
+      st = Permissions(store_, who).InParent(f.path);
+    }
     Own(&f, who);
     checks.push_back(st);
     if (st.ok()) permitted.push_back(f);
@@ -135,13 +147,14 @@ proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, cons
   return rsp;
 }
 
-transport::Message MetaService::Namespace(const proto::Header& h, const Identity& who) {
+transport::Message MetaService::Namespace(const proto::Header& h, const Identity& who, const std::string& peer) {
   Permissions may(store_, who);
-  auto grant = [&](proto::Attr* a) { Grant(a, who, false); };
+  auto refused = [&](const Status& st) { LogRefusal("dfs meta", proto::OpName(h.op), peer, st); };
+  const ReplyRules grant{[&](proto::Attr* a) { Grant(a, who, false); }, refused};
   // A writer (a create, an open for writing, a commit under its lease) gets
   // read and write; its commit's replaced file and its abandoned staged
   // files come with write too, for their blocks to be deleted.
-  auto grant_open = [&](proto::Attr* a) { Grant(a, who, true); };
+  const ReplyRules grant_open{[&](proto::Attr* a) { Grant(a, who, true); }, refused};
   switch (h.op) {
     case Op::kGetMap:
       return Serve<Op::kGetMap>(h, grant, [&](const proto::Empty&) -> Result<proto::GetMapRsp> {

@@ -26,7 +26,7 @@ class MetaService {
  private:
   transport::Message Dispatch(transport::Message&& request);
   // The namespace operations, checked against `who`'s permissions.
-  transport::Message Namespace(const proto::Header& h, const Identity& who);
+  transport::Message Namespace(const proto::Header& h, const Identity& who, const std::string& peer);
   // Gives `a` the capability `who` has on its blocks: read and write as
   // the mode allows, both for a file `opened` for writing.
   void Grant(proto::Attr* a, const Identity& who, bool opened) const;

@@ -216,6 +216,8 @@ TEST_CASE("a CLI user cannot read, replace or remove a 0600 file of another uid"
   CHECK(c.DfsWithKey(c.client_key(), {"cp", "-", "dfs:/secret"}, "mine now").code == 1);
   CHECK(c.DfsWithKey(c.client_key(), {"rm", "/secret"}).code == 1);
   CHECK(c.DfsWithKey(c.client_key(), {"mv", "/secret", "/taken"}).code == 1);
+  CHECK_THAT(ReadFile(c.dir() + "/meta.log"),
+             Catch::Contains("dfs meta: refused Rename from key " + KeysOf(c.client_key())->own.public_key));
 
   // The meta server grants the client no capability, so the raw block
   // read it could still try is refused too.
