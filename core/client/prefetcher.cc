@@ -21,10 +21,15 @@ Prefetcher::~Prefetcher() {
 }
 
 std::shared_future<Window> Prefetcher::Fetch(const Attr& attr, const std::string& path, uint64_t offset,
-                                             uint64_t length) {
-  std::packaged_task<Window()> task([this, attr, path, offset, length] {
+                                             uint64_t length, std::shared_ptr<std::atomic<bool>> cancel) {
+  std::packaged_task<Window()> task([this, attr, path, offset, length, cancel] {
     Window w;
     w.offset = offset;
+    if (cancel && cancel->load()) {
+      ++skipped_;
+      w.status = Status(Code::kCancelled, "read-ahead of " + path + " cancelled");
+      return w;
+    }
     if (offset < attr.size) w.bytes.reserve(std::min(length, attr.size - offset));
     w.status = fs_->ReadInto(attr, path, offset, length, &w.bytes);
     if (!w.status.ok()) w.bytes.clear();

@@ -4,6 +4,7 @@
 // engine connection: a FileSystem is used by one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -32,8 +33,14 @@ class Prefetcher {
   ~Prefetcher();  // finishes queued fetches, then stops the thread
 
   // Queues a read of [offset, offset + length) of the file (shorter at its
-  // end). The future is ready when the bytes are.
-  std::shared_future<Window> Fetch(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length);
+  // end). The future is ready when the bytes are. Setting `cancel` before
+  // the read starts skips it (its window says Cancelled): a reader that
+  // seeks away frees the thread for what it reads next.
+  std::shared_future<Window> Fetch(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length,
+                                   std::shared_ptr<std::atomic<bool>> cancel = nullptr);
+
+  // Fetches skipped because they were cancelled before they started.
+  uint64_t skipped() const { return skipped_; }
 
  private:
   explicit Prefetcher(std::unique_ptr<FileSystem> fs) : fs_(std::move(fs)) {}
@@ -44,6 +51,7 @@ class Prefetcher {
   std::condition_variable cv_;
   std::deque<std::packaged_task<Window()>> queue_;
   bool stop_ = false;
+  std::atomic<uint64_t> skipped_{0};
   std::thread worker_;
 };
 

@@ -7,14 +7,18 @@ namespace dfs::client {
 namespace {
 
 constexpr uint64_t kSequentialWindow = 8 << 20;  // of a sequential read
-constexpr uint64_t kRandomWindow = 1 << 20;      // of any other read
 constexpr size_t kAheadWindows = 2;              // fetched ahead of a sequential read
 
 }  // namespace
 
+void ReadStream::CancelAhead() {
+  for (Ahead& a : ahead_) a.cancel->store(true);
+  ahead_.clear();
+}
+
 void ReadStream::Drop() {
   window_ = Window{};
-  ahead_.clear();
+  CancelAhead();
 }
 
 Result<size_t> ReadStream::Read(uint64_t offset, char* out, size_t size) {
@@ -46,16 +50,26 @@ Status ReadStream::Fill(uint64_t offset, uint64_t size) {
   size = std::min(size, attr_.size - offset);
   const bool sequential = offset == 0 || offset == window_.offset + window_.bytes.size();
   Window w;
-  while (!ahead_.empty() && ahead_.front().offset + kSequentialWindow <= offset) ahead_.pop_front();
+  // Windows this read skipped past are no use.
+  while (!ahead_.empty() && ahead_.front().offset + kSequentialWindow <= offset) {
+    ahead_.front().cancel->store(true);
+    ahead_.pop_front();
+  }
   if (!ahead_.empty() && offset >= ahead_.front().offset) {
     w = ahead_.front().window.get();  // usually ready: fetched while earlier windows were served
     ahead_.pop_front();
-  } else {
-    ahead_.clear();
   }
   if (!w.status.ok() || !w.Holds(offset)) {
-    ahead_.clear();
-    uint64_t length = std::max(size, sequential ? kSequentialWindow : kRandomWindow);
+    CancelAhead();
+    if (!sequential) {
+      // A seek: the bytes asked for, on this thread, now.
+      w = Window{offset, "", Status::Ok()};
+      w.status = fs_->ReadInto(attr_, attr_.name, offset, size, &w.bytes);
+      DFS_RETURN_IF_ERROR(w.status);
+      window_ = std::move(w);
+      return Status::Ok();
+    }
+    uint64_t length = std::max(size, kSequentialWindow);
     w = prefetcher_->Fetch(attr_, attr_.name, offset, length).get();
     // A block lost beyond the bytes asked for fails only the reads of it.
     if (!w.status.ok() && length > size) w = prefetcher_->Fetch(attr_, attr_.name, offset, size).get();
@@ -66,7 +80,8 @@ Status ReadStream::Fill(uint64_t offset, uint64_t size) {
     // Keep kAheadWindows on their way, so the fetching thread never idles.
     uint64_t next = ahead_.empty() ? window_.offset + window_.bytes.size() : ahead_.back().offset + kSequentialWindow;
     while (ahead_.size() < kAheadWindows && next < attr_.size) {
-      ahead_.push_back({next, prefetcher_->Fetch(attr_, attr_.name, next, kSequentialWindow)});
+      auto cancel = std::make_shared<std::atomic<bool>>(false);
+      ahead_.push_back({next, prefetcher_->Fetch(attr_, attr_.name, next, kSequentialWindow, cancel), cancel});
       next += kSequentialWindow;
     }
   }

@@ -1,7 +1,9 @@
-// ReadStream: the reads of one open handle of a file, served from windows
-// of MiBs (the mount is asked 128 KiB at a time; the engine is fast with
-// windows of MiBs). While reads go on sequentially, the following windows
-// are fetched ahead by a Prefetcher, in file order.
+// ReadStream: the reads of one open handle of a file. Sequential reads are
+// served from windows of MiBs (the mount is asked 128 KiB at a time; the
+// engine is fast with windows of MiBs), and while they go on the following
+// windows are fetched ahead by a Prefetcher, in file order. A read anywhere
+// else (a seek) cancels the read-ahead not yet started and reads just the
+// bytes it asks for, at once, not behind the read-ahead.
 //
 // It reads the file by id: a rename or a replace of its name elsewhere
 // never changes what it reads. Each new window learns the file's size
@@ -36,7 +38,10 @@ class ReadStream {
   struct Ahead {
     uint64_t offset;
     std::shared_future<Window> window;
+    std::shared_ptr<std::atomic<bool>> cancel;
   };
+  // Cancels the windows on their way and forgets them.
+  void CancelAhead();
 
   // Makes window_ hold `offset` and as much as it can of the `size` bytes
   // from it, unless that is past the end of the file.
