@@ -49,7 +49,8 @@ struct MetaServerOptions {
   double capability_seconds = 86400;      // how long a capability stays valid
 };
 
-// Runs the meta server until SIGINT/SIGTERM. Returns why it could not start.
+// Runs the meta server until SIGINT/SIGTERM (meta_server.cc). Returns why
+// it could not start.
 Status RunMetaServer(const MetaServerOptions& options);
 
 }  // namespace dfs::meta
