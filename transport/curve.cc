@@ -11,12 +11,6 @@
 namespace dfs::transport {
 namespace {
 
-bool IsZ85Key(const std::string& s) {
-  if (s.size() != 40) return false;
-  uint8_t bytes[32];
-  return zmq_z85_decode(bytes, s.c_str()) != nullptr;
-}
-
 // The quoted value of `name = "..."` on a line, or "".
 std::string ValueOf(const std::string& line, const std::string& name) {
   size_t at = line.find(name);
@@ -37,6 +31,12 @@ bool IsLoopback(const std::string& endpoint) {
   if (colon == std::string::npos) return false;
   host.resize(colon);
   return host.compare(0, 4, "127.") == 0 || host == "localhost" || host == "[::1]";
+}
+
+bool IsZ85Key(const std::string& s) {
+  if (s.size() != 40) return false;
+  uint8_t bytes[32];
+  return zmq_z85_decode(bytes, s.c_str()) != nullptr;
 }
 
 Result<KeyPair> NewKeyPair() {

@@ -26,6 +26,9 @@ struct KeyPair {
 
 Result<KeyPair> NewKeyPair();
 
+// A 40-character Z85 string that decodes to a 32-byte key.
+bool IsZ85Key(const std::string& s);
+
 // A zcert file: the public key, and the secret one if it holds it.
 Result<KeyPair> ReadCert(const std::string& path);
 // Writes `keys` as a zcert file (mode 0600 if it holds the secret key); a

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "transport/curve.h"
+
 namespace dfs {
 namespace {
 
@@ -24,12 +26,6 @@ bool ParseId(const std::string& s, uint32_t* id) {
   if (v > 0xfffffffeULL) return false;
   *id = static_cast<uint32_t>(v);
   return true;
-}
-
-bool IsZ85Key(const std::string& s) {
-  static const std::string z85 =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-  return s.size() == 40 && s.find_first_not_of(z85) == std::string::npos;
 }
 
 }  // namespace
@@ -63,7 +59,8 @@ Result<KeyTable> ParseAuthorizedKeys(const std::string& text, const std::string&
       return InvalidArgument(where + ": expected 'KEY ROLE UID GID [trusted]', found " + std::to_string(w.size()) +
                              " words");
     }
-    if (!IsZ85Key(w[0])) return InvalidArgument(where + ": " + w[0] + " is not a 40-character Z85 public key");
+    if (!transport::IsZ85Key(w[0]))
+      return InvalidArgument(where + ": " + w[0] + " is not a 40-character Z85 public key");
     if (!ParseRole(w[1], &id.role))
       return InvalidArgument(where + ": role " + w[1] + " is not client, admin or server");
     if (!ParseId(w[2], &id.uid) || !ParseId(w[3], &id.gid)) {
@@ -89,6 +86,12 @@ Result<KeyTable> ReadAuthorizedKeys(const std::string& path) {
 std::string AuthorizedKeyLine(const std::string& key, const Identity& id) {
   return key + " " + RoleName(id.role) + " " + std::to_string(id.uid) + " " + std::to_string(id.gid) +
          (id.trusted ? " trusted" : "");
+}
+
+std::set<std::string> PublicKeys(const KeyTable& table) {
+  std::set<std::string> keys;
+  for (const auto& entry : table) keys.insert(entry.first);
+  return keys;
 }
 
 std::vector<KeyEntry> ToEntries(const KeyTable& table) {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,8 @@ Result<KeyTable> ReadAuthorizedKeys(const std::string& path);
 // One line of such a file.
 std::string AuthorizedKeyLine(const std::string& key, const Identity& id);
 
+// The keys of a table, as a server's key check (ZAP) admits them.
+std::set<std::string> PublicKeys(const KeyTable& table);
 std::vector<KeyEntry> ToEntries(const KeyTable& table);
 KeyTable FromEntries(const std::vector<KeyEntry>& entries);
 

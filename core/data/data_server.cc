@@ -46,12 +46,6 @@ Result<KeyTable> FetchKeys(transport::Channel* meta, const std::string& server_p
   return table;
 }
 
-std::set<std::string> KeysOf(const KeyTable& table) {
-  std::set<std::string> keys;
-  for (const auto& entry : table) keys.insert(entry.first);
-  return keys;
-}
-
 // The server's keys, the connector its own calls use, its gate.
 struct Security {
   transport::CurveServer curve;
@@ -104,12 +98,11 @@ Status RunDataServer(const DataServerOptions& options) {
   if (options.insecure && !transport::IsLoopback(listen)) {
     return InvalidArgument("--insecure is allowed only on a loopback endpoint, not " + listen);
   }
-  const std::string self = "dfs data " + std::to_string(options.index);
   std::unique_ptr<transport::Channel> meta_keys;
   if (!options.insecure) {
     meta_keys = transport::Connect(options.meta, {1000, 5000, &stop}, sec.connect);
     DFS_ASSIGN_OR_RETURN(KeyTable table, FetchKeys(meta_keys.get(), sec.curve.own.public_key));
-    sec.curve.admitted = KeysOf(table);
+    sec.curve.admitted = PublicKeys(table);
     sec.gate->Replace(std::move(table));
   }
   BlockStoreOptions store_options;
@@ -155,7 +148,7 @@ Status RunDataServer(const DataServerOptions& options) {
       while (SleepUnlessStopped(options.key_refresh_seconds, stop)) {
         auto table = FetchKeys(meta_keys.get(), sec.curve.own.public_key);
         if (!table.ok()) continue;  // the meta server is away: keep the last list
-        (void)transport::ZapHandler::Admit(KeysOf(*table));
+        (void)transport::ZapHandler::Admit(PublicKeys(*table));
         sec.gate->Replace(std::move(*table));
       }
     });

@@ -27,7 +27,7 @@ class MetaKeys {
     if (keys->curve_.own.secret_key.empty())
       return InvalidArgument("server key " + o.key_file + " holds no secret-key");
     DFS_ASSIGN_OR_RETURN(KeyTable table, keys->Read());
-    keys->curve_.admitted = Admitted(table);
+    keys->curve_.admitted = PublicKeys(table);
     keys->gate_ =
         std::make_unique<Gate>(std::move(table), CapabilityKey::FromServerSecret(keys->curve_.own.secret_key));
     return keys;
@@ -45,7 +45,7 @@ class MetaKeys {
       fprintf(stderr, "dfs meta: keeping the admitted keys as they were: %s\n", table.status().message().c_str());
       return;
     }
-    (void)transport::ZapHandler::Admit(Admitted(*table));
+    (void)transport::ZapHandler::Admit(PublicKeys(*table));
     fprintf(stderr, "dfs meta: %zu keys admitted (re-read %s)\n", table->size() - 1, path_.c_str());
     gate_->Replace(std::move(*table));
   }
@@ -57,11 +57,6 @@ class MetaKeys {
     DFS_ASSIGN_OR_RETURN(KeyTable table, ReadAuthorizedKeys(path_));
     table[curve_.own.public_key] = Identity::Server();
     return table;
-  }
-  static std::set<std::string> Admitted(const KeyTable& table) {
-    std::set<std::string> keys;
-    for (const auto& entry : table) keys.insert(entry.first);
-    return keys;
   }
 
   std::string path_;

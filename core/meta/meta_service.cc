@@ -171,24 +171,14 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
     case Op::kCreate:
       return Serve<Op::kCreate>(h, grant_open, [&](proto::CreateReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
-        // Truncating an existing file needs write on it; a new name (or a
-        // replace, which publishes a new file) write on the directory.
-        bool exists = !r.replace && store_->Lookup(r.path).ok();
-        DFS_RETURN_IF_ERROR(exists ? may.On(r.path, kMayWrite) : may.InParent(r.path));
+        DFS_RETURN_IF_ERROR(may.Create(r.path, r.replace));
         Own(&r, who);
         return store_->Create(r);
       });
     case Op::kMkdir:
       return Serve<Op::kMkdir>(h, grant, [&](proto::MkdirReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
-        if (!r.parents) {
-          DFS_RETURN_IF_ERROR(may.InParent(r.path));
-        } else {
-          // The deepest directory that exists gets the new ones.
-          std::string at = r.path;
-          while (at != "/" && !store_->Lookup(at).ok()) at = ParentPath(at);
-          if (at != r.path) DFS_RETURN_IF_ERROR(may.On(at, kMayWrite | kMayExec));
-        }
+        DFS_RETURN_IF_ERROR(may.Mkdir(r.path, r.parents));
         Own(&r, who);
         return store_->Mkdir(r);
       });
@@ -265,8 +255,7 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
       return Serve<Op::kRename>(h, grant, [&](const proto::RenameReq& r) -> Result<proto::Empty> {
         DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
         DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
-        DFS_RETURN_IF_ERROR(may.Remove(src));
-        DFS_RETURN_IF_ERROR(store_->Lookup(dst).ok() ? may.Remove(dst) : may.InParent(dst));
+        DFS_RETURN_IF_ERROR(may.Rename(src, dst));
         DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
         return proto::Empty{};
       });

@@ -56,6 +56,25 @@ Status Permissions::Remove(const std::string& path) {
   return entry.uid == who_.uid || dir.uid == who_.uid ? Status::Ok() : Denied(path + " (sticky directory)");
 }
 
+Status Permissions::Create(const std::string& path, bool replace) {
+  if (!Checked(who_)) return Status::Ok();
+  return !replace && store_->Lookup(path).ok() ? On(path, kMayWrite) : InParent(path);
+}
+
+Status Permissions::Mkdir(const std::string& path, bool parents) {
+  if (!Checked(who_)) return Status::Ok();
+  if (!parents) return InParent(path);
+  std::string at = path;
+  while (at != "/" && !store_->Lookup(at).ok()) at = ParentPath(at);
+  return at == path ? Status::Ok() : On(at, kMayWrite | kMayExec);
+}
+
+Status Permissions::Rename(const std::string& src, const std::string& dst) {
+  if (!Checked(who_)) return Status::Ok();
+  DFS_RETURN_IF_ERROR(Remove(src));
+  return store_->Lookup(dst).ok() ? Remove(dst) : InParent(dst);
+}
+
 Status Permissions::SetAttr(const proto::SetAttrReq& req) {
   if (!Checked(who_)) return Status::Ok();
   DFS_RETURN_IF_ERROR(Reach(req.path));

@@ -37,6 +37,14 @@ class Permissions {
   // InParent, and the sticky bit: in a sticky directory only the owner of
   // the entry or of the directory may remove or rename it.
   Status Remove(const std::string& path);
+  // Create: truncating an existing file needs write on it; a new name (or a
+  // replace, which publishes a new file) write on its directory.
+  Status Create(const std::string& path, bool replace);
+  // Mkdir: with `parents`, the deepest directory that exists gets the new ones.
+  Status Mkdir(const std::string& path, bool parents);
+  // Rename: `src` removed from its directory, `dst` added to (or replacing
+  // in) its own.
+  Status Rename(const std::string& src, const std::string& dst);
   // Only the owner changes the mode or times; only uid 0 the owner; the
   // group only to the owner's own group.
   Status SetAttr(const proto::SetAttrReq& req);
