@@ -39,6 +39,17 @@ Status RunMountCmd(const Globals& g, const MountFlags& f) {
         }
         continue;
       }
+      if (opt.rfind("cache=", 0) == 0) {
+        try {
+          o.cache_seconds = std::stod(opt.substr(6));
+        } catch (...) {
+          o.cache_seconds = -1;
+        }
+        if (!(o.cache_seconds >= 0)) {
+          return InvalidArgument("mount: -o cache needs a number of seconds >= 0, not '" + opt.substr(6) + "'");
+        }
+        continue;
+      }
       if (opt == "direct_read") {
         o.direct_read = true;
         continue;
@@ -57,7 +68,8 @@ void RegisterMount(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("MOUNTPOINT", f->mountpoint, "An existing empty directory")->required();
   sub->add_flag("-f,--foreground", f->foreground, "Stay in the foreground");
   sub->add_option("--log", f->log, "File for a background mount's messages (waits, repairs, errors)");
-  sub->add_option("-o", f->options, "Mount options, comma separated (timeout=SECONDS, direct_read, allow_other, ...)");
+  sub->add_option("-o", f->options,
+                  "Mount options, comma separated (timeout=SECONDS, cache=SECONDS, direct_read, allow_other, ...)");
   sub->callback([&run, &g, f] { run = [&g, f]() { return RunMountCmd(g, *f); }; });
 
   auto* um = AddSubcommand(app, "umount", "Unmount a dfs mount (dirty data is flushed first)");

@@ -8,27 +8,33 @@
 namespace dfs::mount {
 namespace {
 
-Handle* HandleOf(Mounted* m, const fuse_file_info* fi) {
-  if (!fi) return nullptr;
-  auto it = m->handles.find(fi->fh);
-  return it == m->handles.end() ? nullptr : it->second.get();
-}
-
 // Every handle's read-ahead of file `fid` is stale after a write.
-void DropReadAheadOf(Mounted* m, uint64_t fid) {
-  for (auto& [fh, h] : m->handles) {
-    if (h->reader->fid() == fid) h->reader->Drop();
-  }
-}
+void DropReadAheadOf(Mounted* m, uint64_t fid) { m->Changed(fid); }
 
 // A new handle of file `attr`, writing through `file` if not null.
 uint64_t AddHandle(Mounted* m, const client::Attr& attr, client::OpenFile* file) {
-  auto h = std::make_unique<Handle>();
-  h->reader = std::make_unique<client::ReadStream>(m->fs.get(), m->prefetcher.get(), attr);
+  auto h = std::make_shared<Handle>();
+  h->reader = std::make_unique<client::ReadStream>(nullptr, m->prefetcher.get(), attr);
+  h->fid = attr.fid;
   h->file = file;
+  std::lock_guard<std::mutex> lock(m->index_mu);
+  h->fetched_at = m->clock;
   uint64_t fh = m->next_fh++;
   m->handles[fh] = std::move(h);
   return fh;
+}
+
+// Sends what this mount wrote to `fid` and did not publish yet, so that a
+// read sees it (not a durability point: no sync).
+Status PublishIfDirty(Mounted* m, uint64_t fid) {
+  WriterView v;
+  if (!m->ViewOf(fid, &v) || !v.dirty) return Status::Ok();
+  WritePath w(m);
+  client::OpenFile* f = m->FileOf(fid);
+  if (!f || !f->dirty()) return Status::Ok();
+  DFS_RETURN_IF_ERROR(f->Publish());
+  DropReadAheadOf(m, fid);
+  return Status::Ok();
 }
 
 // The shared write state of file `fid`, made if this is its first writer.
@@ -40,6 +46,7 @@ client::OpenFile* Join(Mounted* m, uint64_t fid, const std::string& path) {
 }
 
 // Creates or truncates `path` and opens it for streaming writes.
+// REQUIRES: m->mu held.
 int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry) {
   if (!m->files.empty()) {
     // Another handle writing this file finishes first, or its later flush
@@ -65,35 +72,40 @@ int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client
 
 int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  auto a = m->fs->Stat(path);
+  auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
-  FillStat(*a, st);
-  // Open writers know the size before it is committed. fstat(2) comes
-  // without a file handle, so they are found by file id.
-  if (client::OpenFile* f = m->FileOf(a->fid); f && f->writing()) {
-    st->st_size = static_cast<off_t>(f->size());
-    // A stream is dense; patches count once committed (a grown size is a hole).
-    if (f->streaming()) st->st_blocks = static_cast<blkcnt_t>((f->size() + 511) / 512);
-  }
+  StatOf(m, *a, st);
+  m->NoteNames(path, *a);
   return 0;
 }
 
 int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  WritePath w(m);
   return OpenTruncated(m, path, fi, EntryOf(mode));
 }
 
 int OpOpen(const char* path, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+  // Close-to-open: what others wrote is read afresh. The kernel drops the
+  // file's pages (keep_cache = 0) and its cached size (so a read past it
+  // asks getattr): the name may even stand for a new file now.
+  fi->keep_cache = 0;
+  if (!writing) {
+    auto a = m->engines->Borrow()->Stat(path);
+    if (!a.ok()) return -ErrnoOf(a.status());
+    if (client::IsDirectory(*a)) return -EISDIR;
+    if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
+    if (m->direct_read) fi->direct_io = 1;
+    fi->fh = AddHandle(m, *a, nullptr);
+    return 0;
+  }
+  WritePath w(m);
   auto a = m->fs->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
-  fi->keep_cache = 0;  // close-to-open: what others wrote is read afresh
-  bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
-  if (m->direct_read && !writing) fi->direct_io = 1;
+  if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
   client::OpenFile* open = m->FileOf(a->fid);
   if (writing && ((fi->flags & O_TRUNC) || (a->size == 0 && !open))) {
     return OpenTruncated(m, path, fi, EntryOf(a->mode));
@@ -112,15 +124,14 @@ int OpOpen(const char* path, fuse_file_info* fi) {
 
 int OpRead(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  Handle* h = HandleOf(m, fi);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h) return -EBADF;
-  if (client::OpenFile* f = m->FileOf(h->reader->fid()); f && f->dirty()) {
-    // Reading what was written through the mount: send it to the data
-    // servers first (not a durability point: no sync).
-    if (Status st = f->Publish(); !st.ok()) return -ErrnoOf(st);
-    DropReadAheadOf(m, f->fid());
-  }
+  std::lock_guard<std::mutex> lock(h->mu);
+  // Reading what was written through the mount: it goes out first.
+  if (Status st = PublishIfDirty(m, h->fid); !st.ok()) return -ErrnoOf(st);
+  m->DropIfStale(h.get());
+  auto engine = m->engines->Borrow();
+  h->reader->Use(engine.get());
   // Whole or an error: the kernel takes a short read for the end of the file.
   auto done = h->reader->Read(static_cast<uint64_t>(offset), buf, size);
   if (!done.ok()) return -ErrnoOf(done.status());
@@ -129,8 +140,8 @@ int OpRead(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi
 
 int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  Handle* h = HandleOf(m, fi);
+  WritePath w(m);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h || !h->file) return -EBADF;
   DropReadAheadOf(m, h->file->fid());
   Status st = h->file->Write(static_cast<uint64_t>(offset), buf, size);
@@ -139,10 +150,10 @@ int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_i
 
 int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  WritePath w(m);
   if (size < 0) return -EINVAL;
   client::OpenFile* f = nullptr;
-  if (Handle* h = HandleOf(m, fi)) f = h->file;
+  if (std::shared_ptr<Handle> h = m->HandleOf(fi)) f = h->file;
   if (!f) {
     auto a = m->fs->Stat(path);
     if (!a.ok()) return -ErrnoOf(a.status());
@@ -162,6 +173,7 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   Status st = (*patch)->Truncate(static_cast<uint64_t>(size));
   if (st.ok()) st = (*patch)->Flush();
   if (st.ok()) st = m->fs->Sync();
+  DropReadAheadOf(m, (*patch)->attr().fid);
   m->fs->EndWrite((*patch)->attr().fid);
   return -ErrnoOf(st);
 }
@@ -169,20 +181,32 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
 // flush (each close of a handle) and fsync: durable on both replicas (R10).
 int OpFlush(const char*, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  Handle* h = HandleOf(m, fi);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
+  if (!h || !h->file) return 0;  // a reader's close: nothing to wait for
+  WritePath w(m);
   if (!h || !h->file) return 0;
   return -ErrnoOf(h->file->Flush());
 }
 
-int OpFsync(const char* path, int, fuse_file_info* fi) { return OpFlush(path, fi); }
+// fsync: the same, and the committed size durable on the meta server's disk.
+int OpFsync(const char*, int, fuse_file_info* fi) {
+  Mounted* m = M();
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
+  if (!h || !h->file) return 0;
+  WritePath w(m);
+  if (!h || !h->file) return 0;
+  return -ErrnoOf(h->file->Fsync());
+}
 
 int OpRelease(const char*, fuse_file_info* fi) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  Handle* h = HandleOf(m, fi);
-  if (h && h->file) Leave(m, h->file->fid());
-  m->handles.erase(fi->fh);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
+  if (!h) return 0;
+  if (h->file) {
+    WritePath w(m);
+    Leave(m, h->fid);
+  }
+  m->Forget(fi->fh);
   return 0;
 }
 
@@ -191,17 +215,15 @@ int OpRelease(const char*, fuse_file_info* fi) {
 off_t OpLseek(const char*, off_t offset, int whence, fuse_file_info* fi) {
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return -EINVAL;
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  Handle* h = HandleOf(m, fi);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h) return -EBADF;
-  if (client::OpenFile* f = m->FileOf(h->reader->fid()); f && f->dirty()) {
-    if (Status st = f->Publish(); !st.ok()) return -ErrnoOf(st);
-  }
-  auto a = m->fs->StatFile(h->reader->fid());
+  if (Status st = PublishIfDirty(m, h->fid); !st.ok()) return -ErrnoOf(st);
+  auto engine = m->engines->Borrow();
+  auto a = engine->StatFile(h->fid);
   if (!a.ok()) return -ErrnoOf(a.status());
   const uint64_t off = static_cast<uint64_t>(offset), size = a->size, bs = a->block_size;
   if (offset < 0 || off >= size) return -ENXIO;
-  auto page = m->fs->Extents(a->fid, off / bs);
+  auto page = engine->Extents(a->fid, off / bs);
   if (!page.ok()) return -ErrnoOf(page.status());
   // The first range that ends after `off`, if any (ranges never touch).
   uint64_t first = size, end = size;
@@ -218,6 +240,18 @@ off_t OpLseek(const char*, off_t offset, int whence, fuse_file_info* fi) {
 }
 
 }  // namespace
+
+void StatOf(Mounted* m, const client::Attr& a, struct stat* st) {
+  FillStat(a, st);
+  // Open writers know the size before it is committed. fstat(2) comes
+  // without a file handle, so they are found by file id.
+  WriterView v;
+  if (m->ViewOf(a.fid, &v)) {
+    st->st_size = static_cast<off_t>(v.size);
+    // A stream is dense; patches count once committed (a grown size is a hole).
+    if (v.streaming) st->st_blocks = static_cast<blkcnt_t>((v.size + 511) / 512);
+  }
+}
 
 void Leave(Mounted* m, uint64_t fid) {
   auto it = m->files.find(fid);

@@ -11,11 +11,16 @@
 namespace dfs::mount {
 namespace {
 
+// Engines for the calls off the write path: stat, readdir, reads and the
+// namespace calls (mount/mounted.h).
+constexpr int kEngines = 4;
+
 void* OpInit(fuse_conn_info* conn, fuse_config* cfg) {
   cfg->use_ino = 1;
-  cfg->attr_timeout = 0;
-  cfg->entry_timeout = 0;
-  cfg->negative_timeout = 0;
+  // The kernel's entry and attribute caches keep what the mount said for
+  // attr_timeout etc. (MountOptions::cache_seconds, or -o attr_timeout=...).
+  // Each open learns the file afresh and invalidates what the kernel kept
+  // (OpOpen): close-to-open, as NFS gives.
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
   // Without this the kernel asks getattr (a meta round trip) before every
@@ -113,11 +118,13 @@ Status RunMount(const MountOptions& options) {
   m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };
   DFS_RETURN_IF_ERROR(CheckCluster(m.options));
 
-  // fuse_loop (not fuse_loop_mt) below: one thread, as the engine wants.
   std::vector<std::string> args = {"dfs-mount"};
   // default_permissions: the kernel checks mode bits and owners, as on a
   // local file system (the stored modes would mean nothing otherwise).
   std::string opts = "fsname=dfs,subtype=dfs,default_permissions";
+  // Before the user's options, so that theirs win.
+  const std::string t = std::to_string(options.cache_seconds);
+  opts += ",attr_timeout=" + t + ",entry_timeout=" + t + ",negative_timeout=" + t;
   for (const auto& o : options.fuse_opts) opts += "," + o;
   args.push_back("-o");
   args.push_back(opts);
@@ -159,8 +166,16 @@ Status RunMount(const MountOptions& options) {
     return prefetcher.status();
   }
   m.prefetcher = std::move(*prefetcher);
+  auto engines = EnginePool::Connect(m.options, kEngines);
+  if (!engines.ok()) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return engines.status();
+  }
+  m.engines = std::move(*engines);
   fuse_set_signal_handlers(fuse_get_session(f));
-  int rc = fuse_loop(f);
+  // Several FUSE threads (mount/mounted.h says who waits for whom).
+  int rc = fuse_loop_mt(f, /*clone_fd=*/0);
   fuse_remove_signal_handlers(fuse_get_session(f));
   // Unmounted: whatever is still open is finished, as close would.
   {

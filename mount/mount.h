@@ -21,6 +21,12 @@ struct MountOptions {
   // MAP_SHARED mmap of such an open fails with ENODEV (MAP_PRIVATE and exec
   // work). As MooseFS's mfscachemode=DIRECT.
   bool direct_read = false;
+  // How long the kernel keeps names, missing names and attributes the mount
+  // told it (-o cache=SECONDS): a stat or a path walk within it costs no
+  // meta round trip. Changes by other clients show after at most this long;
+  // every open sees them at once (close-to-open). 0: ask every time. As
+  // MooseFS's mfsattrcacheto and NFS's actimeo.
+  double cache_seconds = 1;
   std::vector<std::string> fuse_opts;  // -o values passed to libfuse
   std::string log;                     // where a background mount writes its messages
   transport::Connector connect;        // channels with the client's key; null: plain

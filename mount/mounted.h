@@ -1,8 +1,15 @@
 // The mount's state, shared by its FUSE callbacks (mount/*_ops.cc): short
 // adapters from FUSE calls to the engine's open files (client::OpenFile,
-// client::ReadStream), keyed by file handle and file id. One mutex
-// serialises every callback: the engine (FileSystem) is used by one thread
-// at a time. Only the Prefetcher works beside it, on its own connection.
+// client::ReadStream), keyed by file handle and file id.
+//
+// FUSE calls come on several threads. What writes goes through one path:
+// `mu` and the write engine `fs`, held for the call (opens for writing,
+// creates, writes, flushes, truncates, renames). Everything else (stat,
+// readdir, reads, the other namespace calls) borrows an engine from
+// `engines` and never waits for `mu`, so a close waiting for a down data
+// server (R10) holds up other writes but not stat, ls or reads. `index_mu`
+// guards the handle table and what writers show to the rest; it is held
+// only briefly. Lock order: Handle::mu, then mu, then index_mu.
 #pragma once
 
 #define FUSE_USE_VERSION 31
@@ -12,12 +19,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "core/client/file_system.h"
 #include "core/client/open_file.h"
 #include "core/client/prefetcher.h"
 #include "core/client/read_stream.h"
+#include "mount/engine_pool.h"
 #include "mount/mount.h"  // ErrnoOf
 
 namespace dfs::mount {
@@ -31,36 +40,93 @@ struct Writing {
 // One open() of a file: its reads (by file id), and its file's write state
 // if it was opened for writing.
 struct Handle {
+  std::mutex mu;  // one read at a time
   std::unique_ptr<client::ReadStream> reader;
-  client::OpenFile* file = nullptr;
+  uint64_t fid = 0;
+  client::OpenFile* file = nullptr;  // used under Mounted::mu
+  uint64_t fetched_at = 0;           // Mounted::clock when reader's bytes were fetched
+};
+
+// What an open writer shows to calls that do not take Mounted::mu.
+struct WriterView {
+  uint64_t size = 0;
+  bool streaming = false;
+  bool dirty = false;  // written and not yet published
 };
 
 struct Mounted {
   client::ClientOptions options;
   bool direct_read = false;  // MountOptions::direct_read
-  std::unique_ptr<client::FileSystem> fs;
   std::unique_ptr<client::Prefetcher> prefetcher;
-  // Held by every callback; lock order: only this one.
-  std::mutex mu;
-  std::map<uint64_t, std::unique_ptr<Handle>> handles;  // by fuse fh
-  std::map<uint64_t, Writing> files;                    // by file id
-  uint64_t next_fh = 1;
+  std::unique_ptr<EnginePool> engines;
 
+  // The write path.
+  std::mutex mu;
+  std::unique_ptr<client::FileSystem> fs;  // guarded by mu
+  std::map<uint64_t, Writing> files;       // by file id; guarded by mu
+
+  std::mutex index_mu;
+  std::map<uint64_t, std::shared_ptr<Handle>> handles;  // by fuse fh; guarded by index_mu
+  std::map<uint64_t, WriterView> views;                 // by file id; guarded by index_mu
+  std::map<uint64_t, uint64_t> changed;                 // file id -> clock at its last write; guarded by index_mu
+  uint64_t clock = 0;                                   // guarded by index_mu
+  uint64_t next_fh = 1;                                 // guarded by index_mu
+  // The names the kernel was given for files with more than one (hard
+  // links), each of which it caches as an inode of its own.
+  std::map<uint64_t, std::set<std::string>> names;  // by file id; guarded by index_mu
+  std::map<std::string, uint64_t> name_fid;         // guarded by index_mu
+
+  // REQUIRES: mu held.
   client::OpenFile* FileOf(uint64_t fid) {
     auto it = files.find(fid);
     return it == files.end() ? nullptr : it->second.file.get();
   }
-  // A rename moved `from` (a file or a directory) to `to`.
+  // A rename moved `from` (a file or a directory) to `to`. REQUIRES: mu held.
   void Renamed(const std::string& from, const std::string& to);
+
+  std::shared_ptr<Handle> HandleOf(const fuse_file_info* fi);
+  // Handle `fh` is gone (released).
+  void Forget(uint64_t fh);
+  // What an open writer of `fid` shows, if there is one.
+  bool ViewOf(uint64_t fid, WriterView* view);
+  // Writers' views made current, after a call on the write path.
+  // REQUIRES: mu held.
+  void UpdateViews();
+  // File `fid` was written: read-ahead fetched before now is stale.
+  void Changed(uint64_t fid);
+  // Whether `h`'s read-ahead is stale; if so, it is dropped.
+  void DropIfStale(Handle* h);
+
+  // The kernel caches attributes for a while (MountOptions::cache_seconds)
+  // per name. A change through one name of a file with several (link
+  // count, ctime, mode) must reach the others at once, as on a local file
+  // system: their cached attributes are invalidated.
+  void NoteNames(const std::string& path, const client::Attr& a);
+  void OtherNamesChanged(uint64_t fid, const std::string& except);
+  void Unlinked(const std::string& path);
+};
+
+// Holds Mounted::mu for a call on the write path; the writers' views are
+// made current when it ends.
+class WritePath {
+ public:
+  explicit WritePath(Mounted* m) : m_(m), lock_(m->mu) {}
+  ~WritePath() { m_->UpdateViews(); }
+
+ private:
+  Mounted* m_;
+  std::lock_guard<std::mutex> lock_;
 };
 
 inline Mounted* M() { return static_cast<Mounted*>(fuse_get_context()->private_data); }
 
 // A handle of file `fid` that writes is gone; the last one finishes the
-// write, gives the write lease back and forgets the file.
+// write, gives the write lease back and forgets the file. REQUIRES: mu held.
 void Leave(Mounted* m, uint64_t fid);
 
 void FillStat(const client::Attr& a, struct stat* st);
+// FillStat, with the size an open writer of this mount knows.
+void StatOf(Mounted* m, const client::Attr& a, struct stat* st);
 // The caller's identity and the mode bits it asked for (the kernel has
 // applied its umask already).
 client::NewEntry EntryOf(mode_t mode);

@@ -20,38 +20,43 @@ timespec TimespecOf(int64_t ns) {
 
 int64_t NsOf(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
 
-int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*, fuse_readdir_flags) {
+// With readdirplus (`ls -l`) each entry's attributes go to the kernel's
+// caches with its name: no lookup or getattr per entry after it.
+int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*, fuse_readdir_flags flags) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  auto entries = m->fs->ListDir(path);
+  auto fs = m->engines->Borrow();
+  auto entries = fs->ListDir(path);
   if (!entries.ok()) return -ErrnoOf(entries.status());
+  const auto plus = static_cast<fuse_fill_dir_flags>((flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0);
   filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
   filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  const std::string dir = path;
   for (const auto& e : *entries) {
     struct stat st;
-    FillStat(e, &st);
-    if (filler(buf, e.name.c_str(), &st, 0, static_cast<fuse_fill_dir_flags>(0))) break;
+    StatOf(m, e, &st);
+    m->NoteNames(dir == "/" ? "/" + e.name : dir + "/" + e.name, e);
+    if (filler(buf, e.name.c_str(), &st, 0, plus)) break;
   }
   return 0;
 }
 
 int OpMkdir(const char* path, mode_t mode) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Mkdir(path, false, EntryOf(mode)).status());
+  auto fs = m->engines->Borrow();
+  return -ErrnoOf(fs->Mkdir(path, false, EntryOf(mode)).status());
 }
 
 int OpMknod(const char* path, mode_t mode, dev_t rdev) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  auto fs = m->engines->Borrow();
   using proto::FileType;
   FileType type;
   switch (mode & S_IFMT) {
     case S_IFREG: {  // an empty regular file, as creat(2) and close
-      auto writer = m->fs->Create(path, 0, EntryOf(mode));
+      auto writer = fs->Create(path, 0, EntryOf(mode));
       if (!writer.ok()) return -ErrnoOf(writer.status());
       Status st = (*writer)->Close();
-      m->fs->EndWrite((*writer)->attr().fid);
+      fs->EndWrite((*writer)->attr().fid);
       return -ErrnoOf(st);
     }
     case S_IFIFO:
@@ -69,19 +74,19 @@ int OpMknod(const char* path, mode_t mode, dev_t rdev) {
     default:
       return -EINVAL;
   }
-  return -ErrnoOf(m->fs->Mknod(path, type, rdev, EntryOf(mode)).status());
+  return -ErrnoOf(fs->Mknod(path, type, rdev, EntryOf(mode)).status());
 }
 
 int OpSymlink(const char* target, const char* path) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Symlink(target, path, EntryOf(0777)).status());
+  auto fs = m->engines->Borrow();
+  return -ErrnoOf(fs->Symlink(target, path, EntryOf(0777)).status());
 }
 
 int OpReadlink(const char* path, char* buf, size_t size) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  auto a = m->fs->Stat(path);
+  auto fs = m->engines->Borrow();
+  auto a = fs->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (!client::IsSymlink(*a)) return -EINVAL;
   if (size == 0) return -EINVAL;
@@ -93,8 +98,10 @@ int OpReadlink(const char* path, char* buf, size_t size) {
 
 int SetAttr(proto::SetAttrReq req) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->SetAttr(std::move(req)).status());
+  auto fs = m->engines->Borrow();
+  auto a = fs->SetAttr(req);
+  if (a.ok()) m->OtherNamesChanged(a->fid, req.path);
+  return -ErrnoOf(a.status());
 }
 
 int OpChmod(const char* path, mode_t mode, fuse_file_info*) {
@@ -144,10 +151,10 @@ int OpSetxattr(const char* path, const char* name, const char* value, size_t siz
   if (size > XATTR_SIZE_MAX) return -E2BIG;
   if (strlen(name) > XATTR_NAME_MAX) return -ERANGE;
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  auto fs = m->engines->Borrow();
   uint32_t f = (flags & XATTR_CREATE ? uint32_t{proto::XattrReq::kCreate} : 0u) |
                (flags & XATTR_REPLACE ? uint32_t{proto::XattrReq::kReplace} : 0u);
-  return -ErrnoOf(m->fs->SetXattr(path, name, std::string(value, size), f));
+  return -ErrnoOf(fs->SetXattr(path, name, std::string(value, size), f));
 }
 
 // Answers a getxattr/listxattr buffer as the kernel wants: size 0 asks for
@@ -163,16 +170,16 @@ int CopyOut(const std::string& bytes, char* buf, size_t size) {
 int OpGetxattr(const char* path, const char* name, char* buf, size_t size) {
   if (Unsupported(name)) return -ENODATA;
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  auto v = m->fs->GetXattr(path, name);
+  auto fs = m->engines->Borrow();
+  auto v = fs->GetXattr(path, name);
   if (!v.ok()) return -ErrnoOf(v.status());
   return CopyOut(*v, buf, size);
 }
 
 int OpListxattr(const char* path, char* buf, size_t size) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  auto names = m->fs->ListXattr(path);
+  auto fs = m->engines->Borrow();
+  auto names = fs->ListXattr(path);
   if (!names.ok()) return -ErrnoOf(names.status());
   std::string list;
   for (const auto& n : *names) list.append(n).push_back('\0');
@@ -182,31 +189,39 @@ int OpListxattr(const char* path, char* buf, size_t size) {
 int OpRemovexattr(const char* path, const char* name) {
   if (Unsupported(name)) return -EOPNOTSUPP;
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->RemoveXattr(path, name));
+  auto fs = m->engines->Borrow();
+  return -ErrnoOf(fs->RemoveXattr(path, name));
 }
 
 int OpRmdir(const char* path) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Rmdir(path));
+  auto fs = m->engines->Borrow();
+  return -ErrnoOf(fs->Rmdir(path));
 }
 
 int OpUnlink(const char* path) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Remove(path));
+  auto fs = m->engines->Borrow();
+  Status st = fs->Remove(path);
+  if (st.ok()) m->Unlinked(path);
+  return -ErrnoOf(st);
 }
 
 int OpLink(const char* from, const char* to) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
-  return -ErrnoOf(m->fs->Link(from, to).status());
+  auto fs = m->engines->Borrow();
+  auto a = fs->Link(from, to);
+  if (a.ok()) {
+    m->NoteNames(from, *a);
+    m->OtherNamesChanged(a->fid, to);
+  }
+  return -ErrnoOf(a.status());
 }
 
 int OpRename(const char* from, const char* to, unsigned int flags) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  // On the write path: open writers of what moves learn its new name.
+  WritePath w(m);
   if (flags & RENAME_EXCHANGE) return -EINVAL;
   if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
   Status st = m->fs->Rename(from, to);
@@ -216,9 +231,9 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
 
 int OpStatfs(const char*, struct statvfs* st) {
   Mounted* m = M();
-  std::lock_guard<std::mutex> lock(m->mu);
+  auto fs = m->engines->Borrow();
   uint64_t total = 0, free = 0;
-  for (const auto& s : m->fs->ServerStatuses()) {
+  for (const auto& s : fs->ServerStatuses()) {
     if (!s.status.ok()) continue;
     total += s.stat.disk_total;
     free += s.stat.disk_free;

@@ -357,6 +357,16 @@ Result<proto::CorruptRsp> FileSystem::Corrupt(const Attr& attr, uint32_t server,
 }
 
 Status FileSystem::Sync() {
+  DFS_RETURN_IF_ERROR(SyncData());
+  return SyncNamespace();
+}
+
+Status FileSystem::SyncNamespace() {
+  proto::Empty e;
+  return meta_->Call<proto::Op::kSync>(proto::Empty{}, &e);
+}
+
+Status FileSystem::SyncData() {
   // Flush every server written to, in parallel; a server that is down is
   // waited for, as any write is (R10).
   std::set<uint32_t> servers = data_->unsynced();
@@ -372,8 +382,7 @@ Status FileSystem::Sync() {
   for (auto& b : flushes) list.push_back(b.get());
   DFS_RETURN_IF_ERROR(data_->RunWrites(list));
   data_->MarkSynced(servers);
-  proto::Empty e;
-  return meta_->Call<proto::Op::kSync>(proto::Empty{}, &e);
+  return Status::Ok();
 }
 
 std::vector<ServerStatus> FileSystem::ServerStatuses() {

@@ -147,9 +147,13 @@ class FileSystem {
                                     uint32_t length);
 
   // Makes everything written through this FileSystem durable on the data
-  // servers (one fdatasync round per command, not per block) and the
-  // namespace durable on the meta server.
+  // servers (one flush round per command, not per block) and the
+  // namespace durable on the meta server's disk: SyncData, SyncNamespace.
   Status Sync();
+  Status SyncData();
+  // Every namespace change acknowledged so far survives a crash of the
+  // meta server process already; this makes them survive a power loss.
+  Status SyncNamespace();
 
   std::vector<ServerStatus> ServerStatuses();
 

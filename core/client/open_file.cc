@@ -9,6 +9,7 @@ void OpenFile::Restart(std::unique_ptr<FileWriter> writer) {
   error_ = Status::Ok();
   writer_ = std::move(writer);
   written_ = 0;
+  changed_ = false;  // Create left it empty, as it is
 }
 
 Status OpenFile::Patch() {
@@ -46,6 +47,7 @@ Status OpenFile::Write(uint64_t offset, const char* bytes, size_t size) {
   if (writing()) RenewCapability();
   Status st;
   if (writer_ && offset != written_) st = UsePatch();
+  changed_ = true;  // after UsePatch, which may close (and flush) a stream
   if (st.ok() && patch_) {
     st = patch_->Write(offset, bytes, size);
   } else if (st.ok()) {
@@ -58,6 +60,7 @@ Status OpenFile::Write(uint64_t offset, const char* bytes, size_t size) {
 Status OpenFile::Truncate(uint64_t size) {
   if (writer_ && size == written_) return Status::Ok();  // e.g. O_TRUNC then ftruncate(0)
   DFS_RETURN_IF_ERROR(UsePatch());
+  changed_ = true;  // after UsePatch, which may close (and flush) a stream
   return patch_->Truncate(size);
 }
 
@@ -69,10 +72,18 @@ Status OpenFile::Publish() {
 }
 
 Status OpenFile::Flush() {
-  if (!writing()) return error_;
+  // Nothing since the last flush (a second close, a close after fsync, a
+  // file only read or created empty): nothing to wait for.
+  if (!writing() || !changed_) return error_;
   Status st = Publish();
-  if (st.ok()) st = fs_->Sync();
+  if (st.ok()) st = fs_->SyncData();
+  if (st.ok()) changed_ = false;
   return Fail("flush of", st);
+}
+
+Status OpenFile::Fsync() {
+  DFS_RETURN_IF_ERROR(Flush());
+  return Fail("fsync of", fs_->SyncNamespace());
 }
 
 Status OpenFile::Close() {
@@ -83,9 +94,12 @@ Status OpenFile::Close() {
     return st;
   }
   if (!writer_) return Status::Ok();
-  Status st = writer_->Close();
-  if (st.ok()) st = fs_->Sync();
+  // Unchanged since the last flush, the stream is durable and committed
+  // (a partial last block kept for later appends is stored as it is).
+  Status st = changed_ ? writer_->Close() : Status::Ok();
+  if (st.ok() && changed_) st = fs_->SyncData();
   writer_.reset();
+  changed_ = false;
   if (!st.ok()) error_ = st;
   return st;
 }

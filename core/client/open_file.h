@@ -48,7 +48,10 @@ class OpenFile {
   // readers see it; not a durability point.
   Status Publish();
   // Publish, then durable on both replicas (R10). Stays open for writing.
+  // The namespace (the committed size) survives a crash of the meta server
+  // process; Fsync makes it durable on its disk too.
   Status Flush();
+  Status Fsync();
   // The last close: everything durable on both replicas, no more writes.
   // The write lease stays until EndWrite.
   Status Close();
@@ -68,6 +71,7 @@ class OpenFile {
   std::unique_ptr<FileWriter> writer_;
   uint64_t written_ = 0;  // bytes through writer_
   std::unique_ptr<PatchWriter> patch_;
+  bool changed_ = false;  // written or truncated since the last Flush
   Status error_;
 };
 

@@ -26,6 +26,9 @@ class ReadStream {
       : fs_(fs), prefetcher_(prefetcher), attr_(std::move(attr)) {}
 
   uint64_t fid() const { return attr_.fid; }
+  // The engine the following reads use for what they fetch on the
+  // caller's thread (the mount lends one per call).
+  void Use(FileSystem* fs) { fs_ = fs; }
 
   // Reads up to `size` bytes at `offset` into `out`: all of them, or fewer
   // at the end of the file.

@@ -95,8 +95,13 @@ Result<BlockStore::OpenFile*> BlockStore::Get(const FileLayout& key, bool create
   const std::string dat_path = FilePath(key.fid, ".dat");
   auto idx = disk_->Open(idx_path, OpenMode::kExisting);
   if (!idx.ok() && idx.status().code() == Code::kNotFound && create) {
-    DFS_RETURN_IF_ERROR(disk_->MakeDirs(idx_path.substr(0, idx_path.rfind('/'))));
+    const std::string sub = idx_path.substr(0, idx_path.rfind('/'));
+    DFS_RETURN_IF_ERROR(disk_->MakeDirs(sub));
     idx = disk_->Open(idx_path, OpenMode::kCreateNew);
+    // The new names (and a new subdirectory's) become durable with the
+    // directories that hold them.
+    unsynced_dirs_.insert(sub);
+    unsynced_dirs_.insert(dir_ + "/blocks");
   }
   if (!idx.ok()) {
     if (idx.status().code() == Code::kNotFound) return NotFound("file id " + std::to_string(key.fid));
@@ -134,7 +139,7 @@ Status BlockStore::EnsureHeader(DiskFile* idx, const FileLayout& key) {
   DFS_RETURN_IF_ERROR(idx->Read(0, reinterpret_cast<char*>(&have), sizeof have));
   if (memcmp(&have, &want, sizeof want) == 0) return Status::Ok();
   DFS_RETURN_IF_ERROR(idx->Write(0, reinterpret_cast<const char*>(&want), sizeof want));
-  dirty_ = true;
+  unsynced_.insert(key.fid);
   // A new index has no header yet: only a header that was there is damage.
   if (memcmp(have.magic, "\0\0\0\0\0\0\0\0", sizeof have.magic) == 0 && have.fid == 0) return Status::Ok();
   ++headers_repaired_;
@@ -254,7 +259,7 @@ Status BlockStore::WriteRuns(const FileLayout& key, const std::vector<BlockRecor
     offset += run_bytes;
     i = j;
   }
-  dirty_ = true;
+  unsynced_.insert(key.fid);
   return Status::Ok();
 }
 
@@ -368,7 +373,7 @@ Status BlockStore::Corrupt(const FileLayout& key, uint64_t block, uint32_t offse
     c = static_cast<char>(c ^ (1 + (seed >> 16) % 255));  // never 0: every byte changes
   }
   DFS_RETURN_IF_ERROR(f->dat->Write(at, new_bytes->data(), length));
-  dirty_ = true;
+  unsynced_.insert(key.fid);
   return Status::Ok();
 }
 
@@ -400,11 +405,36 @@ TrashUsage BlockStore::TrashUsed() const {
 
 Status BlockStore::Flush() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!dirty_) return Status::Ok();
-  // One syncfs for everything written since the last flush: many small files
-  // cost one round of disk flushes, not one fdatasync each.
-  DFS_RETURN_IF_ERROR(disk_->SyncAll(dir_));
-  dirty_ = false;
+  // Group commit: one round over the files written since the last flush
+  // (by every client), and the directories that got new names; a flush
+  // with nothing new costs nothing. Not syncfs: that would flush whatever
+  // else the file system holds dirty (other servers, other programs).
+  for (auto it = unsynced_.begin(); it != unsynced_.end();) {
+    const uint64_t fid = *it;
+    Status st;
+    if (auto f = open_.find(fid); f != open_.end()) {
+      st = f->second.dat->Sync();
+      if (st.ok()) st = f->second.idx->Sync();
+    } else {
+      // Closed since it was written (fewer descriptors than files): its
+      // dirty pages stay in the page cache until synced by name.
+      for (const char* ext : {".dat", ".idx"}) {
+        auto file = disk_->Open(FilePath(fid, ext), OpenMode::kExisting);
+        if (file.ok()) {
+          st = (*file)->Sync();
+        } else if (file.status().code() != Code::kNotFound) {  // gone (deleted since): nothing to keep
+          st = file.status();
+        }
+        if (!st.ok()) break;
+      }
+    }
+    if (!st.ok()) return st.WithContext("flush of file id " + std::to_string(fid));
+    it = unsynced_.erase(it);
+  }
+  for (auto it = unsynced_dirs_.begin(); it != unsynced_dirs_.end();) {
+    DFS_RETURN_IF_ERROR(disk_->SyncDir(*it));
+    it = unsynced_dirs_.erase(it);
+  }
   return Status::Ok();
 }
 

@@ -19,6 +19,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -108,7 +109,8 @@ class BlockStore {
   // system can punch it.
   Status DropBlocks(const FileLayout& key, const std::vector<uint64_t>& blocks);
 
-  // Makes everything written since the last Flush durable (syncfs).
+  // Makes everything written since the last Flush durable: the files
+  // written (fdatasync each) and the directories with new names.
   Status Flush();
 
   Result<StoreStats> Stats();
@@ -143,10 +145,11 @@ class BlockStore {
   Trash trash_;
   uint64_t headers_repaired_ = 0;
   std::unordered_map<uint64_t, OpenFile> open_;
-  std::list<uint64_t> lru_;      // most recently used first
-  bool dirty_ = false;           // written since the last Flush()
-  std::string scratch_;          // read buffer, reused
-  std::vector<uint64_t> slots_;  // slots of the current read run, reused
+  std::list<uint64_t> lru_;              // most recently used first
+  std::set<uint64_t> unsynced_;          // file ids written since the last Flush()
+  std::set<std::string> unsynced_dirs_;  // directories with new names since then
+  std::string scratch_;                  // read buffer, reused
+  std::vector<uint64_t> slots_;          // slots of the current read run, reused
   // Blocks stored per file, for Stats: counted from the index once, then
   // kept up to date by writes (a drop or a delete forgets the file's count),
   // so a status costs O(files), not a scan of every index.

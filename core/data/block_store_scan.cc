@@ -114,7 +114,7 @@ Status BlockStore::DropBlocks(const FileLayout& key, const std::vector<uint64_t>
     // zeros, unread.
     f->dat->Punch(slot * key.block_size, key.block_size);
   }
-  dirty_ = true;
+  unsynced_.insert(key.fid);
   return Status::Ok();
 }
 

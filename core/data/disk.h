@@ -33,6 +33,8 @@ class DiskFile {
   virtual void Punch(uint64_t offset, uint64_t length) = 0;
   // True once the file was removed (or renamed away) behind this handle.
   virtual bool Unlinked() = 0;
+  // Makes its contents durable (fdatasync).
+  virtual Status Sync() = 0;
 };
 
 enum class OpenMode {
@@ -44,8 +46,8 @@ enum class OpenMode {
 // A regular file found by List.
 struct DiskEntry {
   std::string path;
-  uint64_t bytes = 0;     // on disk (holes cost nothing)
-  int64_t mtime_ns = 0;   // wall clock
+  uint64_t bytes = 0;    // on disk (holes cost nothing)
+  int64_t mtime_ns = 0;  // wall clock
 };
 
 struct DiskSpace {
@@ -66,8 +68,8 @@ class Disk {
   virtual bool Exists(const std::string& path) = 0;
   // The regular files under `dir` (and its subdirectories if `recursive`).
   virtual std::vector<DiskEntry> List(const std::string& dir, bool recursive) = 0;
-  // Makes everything written to the file system holding `dir` durable.
-  virtual Status SyncAll(const std::string& dir) = 0;
+  // Makes the names in `dir` (new, renamed, removed) durable (fsync).
+  virtual Status SyncDir(const std::string& dir) = 0;
   virtual DiskSpace Space(const std::string& dir) = 0;
   // A small file whole (NotFound if absent), and one written whole or not
   // at all (a temporary file renamed over it).

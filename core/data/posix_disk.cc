@@ -1,4 +1,4 @@
-// The real disk: POSIX files, pread/pwrite, SEEK_DATA, fallocate, syncfs.
+// The real disk: POSIX files, pread/pwrite, SEEK_DATA, fallocate, fdatasync.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -29,6 +29,11 @@ class PosixFile : public DiskFile {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~PosixFile() override { close(fd_); }
+
+  Status Sync() override {
+    if (fdatasync(fd_) != 0) return IoError("fdatasync " + path_);
+    return Status::Ok();
+  }
 
   Status Write(uint64_t offset, const char* p, size_t n) override {
     while (n > 0) {
@@ -127,12 +132,12 @@ class Posix : public Disk {
     return out;
   }
 
-  Status SyncAll(const std::string& dir) override {
+  Status SyncDir(const std::string& dir) override {
     int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return IoError("open " + dir);
-    int rc = syncfs(fd);
+    int rc = fsync(fd);
     close(fd);
-    if (rc != 0) return IoError("syncfs " + dir);
+    if (rc != 0) return IoError("fsync " + dir);
     return Status::Ok();
   }
 

@@ -41,6 +41,7 @@ class FaultFile : public data::DiskFile {
     if (offset < d.size()) memset(d.data() + offset, 0, std::min<uint64_t>(length, d.size() - offset));
   }
   bool Unlinked() override { return !disk_->IsLive(path_, node_); }
+  Status Sync() override { return disk_->SyncNode(node_); }
 
  private:
   FaultDisk* disk_;
@@ -71,11 +72,16 @@ void FaultDisk::FailSync(int after, Status why) {
 void FaultDisk::PowerCut() {
   std::lock_guard<std::mutex> lock(mu_);
   live_.clear();
-  for (const auto& [path, data] : durable_) {
-    auto node = std::make_shared<Node>();
-    node->data = data;
+  std::map<Node*, std::shared_ptr<Node>> after;  // hard-linked names stay one file
+  for (const auto& [path, old] : durable_) {
+    auto& node = after[old.get()];
+    if (!node) {
+      node = std::make_shared<Node>();
+      node->data = node->synced = old->synced;
+    }
     live_[path] = node;
   }
+  durable_ = live_;
 }
 
 void FaultDisk::Scribble(const std::string& path, uint64_t offset, const std::string& bytes) {
@@ -176,12 +182,31 @@ std::vector<data::DiskEntry> FaultDisk::List(const std::string& dir, bool recurs
   return out;
 }
 
-Status FaultDisk::SyncAll(const std::string&) {
+Status FaultDisk::SyncNode(const std::shared_ptr<Node>& node) {
   std::lock_guard<std::mutex> lock(mu_);
   if (syncs_++ == fail_sync_at_) return fail_sync_why_;
-  durable_.clear();
-  for (const auto& [path, node] : live_) durable_[path] = node->data;
+  node->synced = node->data;
   return Status::Ok();
+}
+
+Status FaultDisk::SyncDir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (syncs_++ == fail_sync_at_) return fail_sync_why_;
+  const std::string prefix = dir + "/";
+  auto in_dir = [&](const std::string& path) {
+    return path.compare(0, prefix.size(), prefix) == 0 && path.find('/', prefix.size()) == std::string::npos;
+  };
+  for (auto it = durable_.begin(); it != durable_.end();) it = in_dir(it->first) ? durable_.erase(it) : std::next(it);
+  for (const auto& [path, node] : live_) {
+    if (in_dir(path)) durable_[path] = node;
+  }
+  return Status::Ok();
+}
+
+void FaultDisk::SyncAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  durable_ = live_;
+  for (auto& [path, node] : live_) node->synced = node->data;
 }
 
 data::DiskSpace FaultDisk::Space(const std::string&) {

@@ -2,7 +2,9 @@
 // faults a real disk and a real crash have (leveldb's FaultInjectionTestEnv):
 // a write that fails (a full disk, an I/O error) or is torn at a byte
 // offset, a sync that fails, and a power cut that forgets everything not
-// yet made durable by SyncAll: contents, new files, renames and removals.
+// yet made durable: a file's contents since its last Sync, and a
+// directory's new names, renames and removals since its last SyncDir (a
+// name that was never made durable is gone, whatever its file's syncs).
 // Thread-safety: one mutex around everything.
 #pragma once
 
@@ -30,14 +32,15 @@ class FaultDisk : public data::Disk {
   void TearWrite(int after, size_t keep);
   // The sync `after` syncs from now fails with `why`.
   void FailSync(int after, Status why);
-  // Everything since the last SyncAll is lost. Open files stay open on the
-  // old contents (Unlinked): reopen the store, as a restarted server would.
+  // Everything not made durable is lost. Open files stay open on the old
+  // contents (Unlinked): reopen the store, as a restarted server would.
   void PowerCut();
   // Overwrites bytes of a file behind the store's back (bit rot, an operator).
   void Scribble(const std::string& path, uint64_t offset, const std::string& bytes);
   std::string Contents(const std::string& path);
   uint64_t used() const;
   int writes() const { return writes_; }
+  int syncs() const { return syncs_; }
 
   // data::Disk
   Result<std::unique_ptr<data::DiskFile>> Open(const std::string& path, data::OpenMode mode) override;
@@ -46,15 +49,20 @@ class FaultDisk : public data::Disk {
   Status Remove(const std::string& path) override;
   bool Exists(const std::string& path) override;
   std::vector<data::DiskEntry> List(const std::string& dir, bool recursive) override;
-  Status SyncAll(const std::string& dir) override;
+  Status SyncDir(const std::string& dir) override;
+  // Everything durable at once (as syncfs).
+  void SyncAll();
   data::DiskSpace Space(const std::string& dir) override;
   Result<std::string> ReadWhole(const std::string& path) override;
   Status WriteWhole(const std::string& path, const std::string& bytes) override;
 
   struct Node {
     std::string data;
+    std::string synced;  // data at its last Sync
     int64_t mtime_ns = 0;
   };
+  // What a DiskFile's Sync asks.
+  Status SyncNode(const std::shared_ptr<Node>& node);
   // What a DiskFile's Write asks: the fault to apply, if any.
   Status WriteAt(const std::shared_ptr<Node>& node, uint64_t offset, const char* bytes, size_t n);
   bool IsLive(const std::string& path, const std::shared_ptr<Node>& node);
@@ -66,7 +74,7 @@ class FaultDisk : public data::Disk {
   mutable std::mutex mu_;
   uint64_t capacity_;
   std::map<std::string, std::shared_ptr<Node>> live_;
-  std::map<std::string, std::string> durable_;  // path -> contents at the last SyncAll
+  std::map<std::string, std::shared_ptr<Node>> durable_;  // names made durable, and their files
   int writes_ = 0, syncs_ = 0;
   int fail_write_at_ = -1, tear_write_at_ = -1, fail_sync_at_ = -1;
   Status fail_write_why_, fail_sync_why_;

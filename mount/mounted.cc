@@ -1,0 +1,97 @@
+#include "mount/mounted.h"
+
+namespace dfs::mount {
+
+std::shared_ptr<Handle> Mounted::HandleOf(const fuse_file_info* fi) {
+  if (!fi) return nullptr;
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = handles.find(fi->fh);
+  return it == handles.end() ? nullptr : it->second;
+}
+
+void Mounted::Forget(uint64_t fh) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = handles.find(fh);
+  if (it == handles.end()) return;
+  const uint64_t fid = it->second->fid;
+  handles.erase(it);
+  for (const auto& [other, h] : handles) {
+    if (h->fid == fid) return;
+  }
+  changed.erase(fid);  // no handle is left to read stale bytes of it
+}
+
+bool Mounted::ViewOf(uint64_t fid, WriterView* view) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = views.find(fid);
+  if (it == views.end()) return false;
+  *view = it->second;
+  return true;
+}
+
+void Mounted::UpdateViews() {
+  std::lock_guard<std::mutex> lock(index_mu);
+  views.clear();
+  for (const auto& [fid, w] : files) {
+    if (w.file->writing()) views[fid] = WriterView{w.file->size(), w.file->streaming(), w.file->dirty()};
+  }
+}
+
+void Mounted::Changed(uint64_t fid) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  changed[fid] = ++clock;
+}
+
+void Mounted::DropIfStale(Handle* h) {
+  bool stale;
+  {
+    std::lock_guard<std::mutex> lock(index_mu);
+    auto it = changed.find(h->fid);
+    stale = it != changed.end() && it->second > h->fetched_at;
+    h->fetched_at = clock;
+  }
+  if (stale) h->reader->Drop();
+}
+
+void Mounted::NoteNames(const std::string& path, const client::Attr& a) {
+  if (a.nlink < 2 || client::IsDirectory(a)) return;
+  std::lock_guard<std::mutex> lock(index_mu);
+  names[a.fid].insert(path);
+  name_fid[path] = a.fid;
+}
+
+void Mounted::OtherNamesChanged(uint64_t fid, const std::string& except) {
+  std::vector<std::string> others;
+  {
+    std::lock_guard<std::mutex> lock(index_mu);
+    auto it = names.find(fid);
+    if (it == names.end()) return;
+    for (const auto& p : it->second) {
+      if (p != except) others.push_back(p);
+    }
+  }
+  // A name gone since (renamed, removed elsewhere) is not found: harmless.
+  fuse* f = fuse_get_context()->fuse;
+  for (const auto& p : others) {
+    if (f) fuse_invalidate_path(f, p.c_str());
+  }
+}
+
+void Mounted::Unlinked(const std::string& path) {
+  uint64_t fid;
+  {
+    std::lock_guard<std::mutex> lock(index_mu);
+    auto it = name_fid.find(path);
+    if (it == name_fid.end()) return;
+    fid = it->second;
+    name_fid.erase(it);
+    auto n = names.find(fid);
+    if (n != names.end()) {
+      n->second.erase(path);
+      if (n->second.empty()) names.erase(n);
+    }
+  }
+  OtherNamesChanged(fid, path);
+}
+
+}  // namespace dfs::mount
