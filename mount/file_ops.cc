@@ -85,40 +85,44 @@ int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   return OpenTruncated(m, path, fi, EntryOf(mode));
 }
 
-int OpOpen(const char* path, fuse_file_info* fi) {
-  Mounted* m = M();
-  const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
-  // Close-to-open: what others wrote is read afresh. The kernel drops the
-  // file's pages (keep_cache = 0) and its cached size (so a read past it
-  // asks getattr): the name may even stand for a new file now.
-  fi->keep_cache = 0;
-  if (!writing) {
-    auto a = m->engines->Borrow()->Stat(path);
-    if (!a.ok()) return -ErrnoOf(a.status());
-    if (client::IsDirectory(*a)) return -EISDIR;
-    if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
-    if (m->direct_read) fi->direct_io = 1;
-    fi->fh = AddHandle(m, *a, nullptr);
-    return 0;
-  }
+// An open for writing: joins the file's writers, or truncates it.
+int OpenForWriting(Mounted* m, const char* path, fuse_file_info* fi) {
   WritePath w(m);
   auto a = m->fs->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
-  if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
-  client::OpenFile* open = m->FileOf(a->fid);
-  if (writing && ((fi->flags & O_TRUNC) || (a->size == 0 && !open))) {
+  if ((fi->flags & O_TRUNC) || (a->size == 0 && !m->FileOf(a->fid))) {
     return OpenTruncated(m, path, fi, EntryOf(a->mode));
   }
-  client::OpenFile* f = nullptr;
-  if (writing) {
-    f = Join(m, a->fid, path);
-    if (Status st = f->Patch(); !st.ok()) {
-      Leave(m, a->fid);
-      return -ErrnoOf(st);
-    }
+  client::OpenFile* f = Join(m, a->fid, path);
+  if (Status st = f->Patch(); !st.ok()) {
+    Leave(m, a->fid);
+    return -ErrnoOf(st);
   }
   fi->fh = AddHandle(m, *a, f);
+  return 0;
+}
+
+int OpOpen(const char* path, fuse_file_info* fi) {
+  Mounted* m = M();
+  int rc = 0;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    rc = OpenForWriting(m, path, fi);
+  } else {
+    auto a = m->engines->Borrow()->Stat(path);
+    if (!a.ok()) return -ErrnoOf(a.status());
+    if (client::IsDirectory(*a)) return -EISDIR;
+    if (m->direct_read) fi->direct_io = 1;
+    fi->fh = AddHandle(m, *a, nullptr);
+  }
+  if (rc != 0) return rc;
+  // Close-to-open: what others wrote is read afresh. The kernel drops the
+  // file's pages (keep_cache = 0) and its cached size (so a read past it
+  // asks getattr): the name may even stand for a new file now. Not under
+  // the write path's lock: dropping pages dirtied through a shared mmap
+  // writes them first, through this mount.
+  fi->keep_cache = 0;
+  if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
   return 0;
 }
 

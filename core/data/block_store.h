@@ -110,7 +110,8 @@ class BlockStore {
   Status DropBlocks(const FileLayout& key, const std::vector<uint64_t>& blocks);
 
   // Makes everything written since the last Flush durable: the files
-  // written (fdatasync each) and the directories with new names.
+  // written (fdatasync each) and the directories with new names; or, when
+  // many files were written, the whole file system at once (syncfs).
   Status Flush();
 
   Result<StoreStats> Stats();
@@ -136,6 +137,7 @@ class BlockStore {
   std::string FilePath(uint64_t fid, const char* ext) const;
   Result<OpenFile*> Get(const FileLayout& key, bool create);
   void Close(uint64_t fid);
+  Status SyncFile(uint64_t fid);
   Status CheckKey(const FileLayout& key) const;
 
   mutable std::mutex mu_;  // held by every public method

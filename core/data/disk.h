@@ -70,6 +70,8 @@ class Disk {
   virtual std::vector<DiskEntry> List(const std::string& dir, bool recursive) = 0;
   // Makes the names in `dir` (new, renamed, removed) durable (fsync).
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Makes everything written to the file system holding `dir` durable.
+  virtual Status SyncAll(const std::string& dir) = 0;
   virtual DiskSpace Space(const std::string& dir) = 0;
   // A small file whole (NotFound if absent), and one written whole or not
   // at all (a temporary file renamed over it).

@@ -1,4 +1,4 @@
-// The real disk: POSIX files, pread/pwrite, SEEK_DATA, fallocate, fdatasync.
+// The real disk: POSIX files, pread/pwrite, SEEK_DATA, fallocate, fdatasync, syncfs.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -130,6 +130,15 @@ class Posix : public Disk {
     std::vector<DiskEntry> out;
     ListInto(dir, recursive, &out);
     return out;
+  }
+
+  Status SyncAll(const std::string& dir) override {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return IoError("open " + dir);
+    int rc = syncfs(fd);
+    close(fd);
+    if (rc != 0) return IoError("syncfs " + dir);
+    return Status::Ok();
   }
 
   Status SyncDir(const std::string& dir) override {

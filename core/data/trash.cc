@@ -40,7 +40,8 @@ uint64_t Trash::PurgeExpired() {
 uint64_t Trash::PurgeUntilFree(uint64_t want_free) {
   if (disk_->Space(dir_).free >= want_free) return 0;
   std::vector<DiskEntry> entries = disk_->List(dir_, false);
-  std::sort(entries.begin(), entries.end(), [](const DiskEntry& a, const DiskEntry& b) { return a.mtime_ns < b.mtime_ns; });
+  std::sort(entries.begin(), entries.end(),
+            [](const DiskEntry& a, const DiskEntry& b) { return a.mtime_ns < b.mtime_ns; });
   uint64_t freed = 0;
   for (const DiskEntry& e : entries) {
     if (disk_->Space(dir_).free >= want_free) break;

@@ -226,6 +226,45 @@ TEST_CASE("while a close waits for a down data server, stat, ls and reads of oth
   c.WaitUntilUp();
 }
 
+TEST_CASE("an open while pages of the file are dirty in a shared mmap does not hang the mount", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  const std::string path = m.Path("/mapped");
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/mapped"}, std::string(65536, 'a')).code == 0);
+  // In a child: a hang must fail the test, not stop it.
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(path.c_str(), O_RDWR);
+    if (fd < 0) _exit(2);
+    char* p = static_cast<char*>(mmap(nullptr, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    if (p == MAP_FAILED) _exit(3);
+    memset(p + 4096, 'b', 4096);  // dirty, not synced
+    // The open drops the kernel's pages of the file: the dirty one is
+    // written through the mount first.
+    int again = open(path.c_str(), O_RDWR);
+    if (again < 0) _exit(4);
+    char got = 0;
+    if (pread(again, &got, 1, 4096) != 1) _exit(5);
+    munmap(p, 65536);
+    close(again);
+    close(fd);
+    _exit(got == 'b' ? 0 : 6);
+  }
+  int status = 0;
+  bool done = false;
+  for (int i = 0; i < 300 && !done; ++i) {
+    done = waitpid(pid, &status, WNOHANG) == pid;
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!done) kill(pid, SIGKILL);
+  REQUIRE(done);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(ReadAll(path).substr(4096, 4096) == std::string(4096, 'b'));
+}
+
 TEST_CASE("an open after a dfs cp over the file reads the new bytes, whatever the kernel cached", "[fuse]") {
   if (Skipped()) return;
   Cluster c(3);

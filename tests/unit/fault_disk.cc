@@ -203,10 +203,12 @@ Status FaultDisk::SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-void FaultDisk::SyncAll() {
+Status FaultDisk::SyncAll(const std::string&) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (syncs_++ == fail_sync_at_) return fail_sync_why_;
   durable_ = live_;
   for (auto& [path, node] : live_) node->synced = node->data;
+  return Status::Ok();
 }
 
 data::DiskSpace FaultDisk::Space(const std::string&) {

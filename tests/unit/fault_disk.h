@@ -50,8 +50,7 @@ class FaultDisk : public data::Disk {
   bool Exists(const std::string& path) override;
   std::vector<data::DiskEntry> List(const std::string& dir, bool recursive) override;
   Status SyncDir(const std::string& dir) override;
-  // Everything durable at once (as syncfs).
-  void SyncAll();
+  Status SyncAll(const std::string& dir) override;
   data::DiskSpace Space(const std::string& dir) override;
   Result<std::string> ReadWhole(const std::string& path) override;
   Status WriteWhole(const std::string& path, const std::string& bytes) override;
