@@ -70,8 +70,14 @@ int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client
   return 0;
 }
 
-int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
+int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
   Mounted* m = M();
+  client::Attr created;
+  if (m->TakeCreated(fi, &created)) {
+    // libfuse asks right after a create: what Create answered is current.
+    StatOf(m, created, st);
+    return 0;
+  }
   auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   StatOf(m, *a, st);
@@ -82,7 +88,13 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info*) {
 int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   Mounted* m = M();
   WritePath w(m);
-  return OpenTruncated(m, path, fi, EntryOf(mode));
+  int rc = OpenTruncated(m, path, fi, EntryOf(mode));
+  if (rc == 0) {
+    std::lock_guard<std::mutex> lock(m->index_mu);
+    auto& h = m->handles.at(fi->fh);
+    h->created = std::make_unique<client::Attr>(h->reader->attr());
+  }
+  return rc;
 }
 
 // An open for writing: joins the file's writers, or truncates it.

@@ -21,6 +21,16 @@ void Mounted::Forget(uint64_t fh) {
   changed.erase(fid);  // no handle is left to read stale bytes of it
 }
 
+bool Mounted::TakeCreated(const fuse_file_info* fi, client::Attr* out) {
+  if (!fi) return false;
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = handles.find(fi->fh);
+  if (it == handles.end() || !it->second->created) return false;
+  *out = std::move(*it->second->created);
+  it->second->created.reset();
+  return true;
+}
+
 bool Mounted::ViewOf(uint64_t fid, WriterView* view) {
   std::lock_guard<std::mutex> lock(index_mu);
   auto it = views.find(fid);

@@ -45,6 +45,9 @@ struct Handle {
   uint64_t fid = 0;
   client::OpenFile* file = nullptr;  // used under Mounted::mu
   uint64_t fetched_at = 0;           // Mounted::clock when reader's bytes were fetched
+  // What Create answered, for the getattr libfuse asks right after it;
+  // guarded by Mounted::index_mu.
+  std::unique_ptr<client::Attr> created;
 };
 
 // What an open writer shows to calls that do not take Mounted::mu.
@@ -87,6 +90,8 @@ struct Mounted {
   std::shared_ptr<Handle> HandleOf(const fuse_file_info* fi);
   // Handle `fh` is gone (released).
   void Forget(uint64_t fh);
+  // The attributes a create of `fi` answered, once: true if there were.
+  bool TakeCreated(const fuse_file_info* fi, client::Attr* out);
   // What an open writer of `fid` shows, if there is one.
   bool ViewOf(uint64_t fid, WriterView* view);
   // Writers' views made current, after a call on the write path.

@@ -26,6 +26,7 @@ class ReadStream {
       : fs_(fs), prefetcher_(prefetcher), attr_(std::move(attr)) {}
 
   uint64_t fid() const { return attr_.fid; }
+  const Attr& attr() const { return attr_; }
   // The engine the following reads use for what they fetch on the
   // caller's thread (the mount lends one per call).
   void Use(FileSystem* fs) { fs_ = fs; }
