@@ -116,6 +116,7 @@ Status RunMount(const MountOptions& options) {
   m.options.connect = options.connect;
   m.options.write_timeout_s = options.write_timeout_s;
   m.direct_read = options.direct_read;
+  m.cache_seconds = options.cache_seconds;
   m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };
   DFS_RETURN_IF_ERROR(CheckCluster(m.options));
 

@@ -104,4 +104,31 @@ void Mounted::Unlinked(const std::string& path) {
   OtherNamesChanged(fid, path);
 }
 
+namespace {
+std::string XattrKey(const std::string& path, const char* name) { return path + '\0' + name; }
+}  // namespace
+
+bool Mounted::KnownMissingXattr(const std::string& path, const char* name) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = xattr_misses.find(XattrKey(path, name));
+  if (it == xattr_misses.end()) return false;
+  if (std::chrono::steady_clock::now() < it->second) return true;
+  xattr_misses.erase(it);
+  return false;
+}
+
+void Mounted::NoteMissingXattr(const std::string& path, const char* name) {
+  if (cache_seconds <= 0) return;
+  std::lock_guard<std::mutex> lock(index_mu);
+  if (xattr_misses.size() >= 100000) xattr_misses.clear();  // bounded; a miss is only a round trip
+  xattr_misses[XattrKey(path, name)] =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(cache_seconds));
+}
+
+void Mounted::ForgetXattrs() {
+  std::lock_guard<std::mutex> lock(index_mu);
+  xattr_misses.clear();
+}
+
 }  // namespace dfs::mount

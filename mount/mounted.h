@@ -16,6 +16,7 @@
 
 #include <fuse.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,9 @@ struct Mounted {
   // links), each of which it caches as an inode of its own.
   std::map<uint64_t, std::set<std::string>> names;  // by file id; guarded by index_mu
   std::map<std::string, uint64_t> name_fid;         // guarded by index_mu
+  double cache_seconds = 0;                         // MountOptions::cache_seconds
+  // path + '\0' + name -> until when it is known missing; guarded by index_mu
+  std::map<std::string, std::chrono::steady_clock::time_point> xattr_misses;
 
   // REQUIRES: mu held.
   client::OpenFile* FileOf(uint64_t fid) {
@@ -109,6 +113,14 @@ struct Mounted {
   void NoteNames(const std::string& path, const client::Attr& a);
   void OtherNamesChanged(uint64_t fid, const std::string& except);
   void Unlinked(const std::string& path);
+
+  // "No such attribute" answers of getxattr, kept for cache_seconds as the
+  // kernel keeps attributes: the kernel asks for security.capability before
+  // every write(2). Forgotten, all of them, at any change through the mount
+  // that could make one wrong (setxattr, removexattr, rename, unlink, link).
+  bool KnownMissingXattr(const std::string& path, const char* name);
+  void NoteMissingXattr(const std::string& path, const char* name);
+  void ForgetXattrs();
 };
 
 // Holds Mounted::mu for a call on the write path; the writers' views are

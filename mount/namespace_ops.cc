@@ -154,7 +154,9 @@ int OpSetxattr(const char* path, const char* name, const char* value, size_t siz
   auto fs = m->engines->Borrow();
   uint32_t f = (flags & XATTR_CREATE ? uint32_t{proto::XattrReq::kCreate} : 0u) |
                (flags & XATTR_REPLACE ? uint32_t{proto::XattrReq::kReplace} : 0u);
-  return -ErrnoOf(fs->SetXattr(path, name, std::string(value, size), f));
+  Status st = fs->SetXattr(path, name, std::string(value, size), f);
+  m->ForgetXattrs();
+  return -ErrnoOf(st);
 }
 
 // Answers a getxattr/listxattr buffer as the kernel wants: size 0 asks for
@@ -170,8 +172,9 @@ int CopyOut(const std::string& bytes, char* buf, size_t size) {
 int OpGetxattr(const char* path, const char* name, char* buf, size_t size) {
   if (Unsupported(name)) return -ENODATA;
   Mounted* m = M();
-  auto fs = m->engines->Borrow();
-  auto v = fs->GetXattr(path, name);
+  if (m->KnownMissingXattr(path, name)) return -ENODATA;
+  auto v = m->engines->Borrow()->GetXattr(path, name);
+  if (v.status().code() == Code::kNoAttribute) m->NoteMissingXattr(path, name);
   if (!v.ok()) return -ErrnoOf(v.status());
   return CopyOut(*v, buf, size);
 }
@@ -190,7 +193,9 @@ int OpRemovexattr(const char* path, const char* name) {
   if (Unsupported(name)) return -EOPNOTSUPP;
   Mounted* m = M();
   auto fs = m->engines->Borrow();
-  return -ErrnoOf(fs->RemoveXattr(path, name));
+  Status st = fs->RemoveXattr(path, name);
+  m->ForgetXattrs();
+  return -ErrnoOf(st);
 }
 
 int OpRmdir(const char* path) {
@@ -203,6 +208,7 @@ int OpUnlink(const char* path) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
   Status st = fs->Remove(path);
+  m->ForgetXattrs();
   if (st.ok()) m->Unlinked(path);
   return -ErrnoOf(st);
 }
@@ -211,6 +217,7 @@ int OpLink(const char* from, const char* to) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
   auto a = fs->Link(from, to);
+  m->ForgetXattrs();
   if (a.ok()) {
     m->NoteNames(from, *a);
     m->OtherNamesChanged(a->fid, to);
@@ -225,6 +232,7 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
   if (flags & RENAME_EXCHANGE) return -EINVAL;
   if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
   Status st = m->fs->Rename(from, to);
+  m->ForgetXattrs();
   if (st.ok()) m->Renamed(from, to);
   return -ErrnoOf(st);
 }

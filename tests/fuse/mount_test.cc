@@ -265,6 +265,34 @@ TEST_CASE("an open while pages of the file are dirty in a shared mmap does not h
   CHECK(ReadAll(path).substr(4096, 4096) == std::string(4096, 'b'));
 }
 
+TEST_CASE("a missing xattr is remembered only until the mount changes one, and for cache= seconds", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount a(c, {"cache=2"});
+  Mount b(c, {}, "mnt2");
+  if (a.Skipped() || b.Skipped()) return;
+  const std::string fa = a.Path("/f"), fb = b.Path("/f");
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "bytes").code == 0);
+  char buf[64];
+  // Writes ask for security.capability each time; the answer is kept.
+  CHECK(getxattr(fa.c_str(), "user.x", buf, sizeof buf) < 0);
+  CHECK(errno == ENODATA);
+  // Set through the same mount: seen at once.
+  REQUIRE(setxattr(fa.c_str(), "user.x", "1", 1, 0) == 0);
+  CHECK(getxattr(fa.c_str(), "user.x", buf, sizeof buf) == 1);
+  // Renamed over by another name that has one: seen at once.
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/g"}, "other").code == 0);
+  REQUIRE(setxattr(a.Path("/g").c_str(), "user.y", "22", 2, 0) == 0);
+  CHECK(getxattr(fa.c_str(), "user.y", buf, sizeof buf) < 0);
+  REQUIRE(rename(a.Path("/g").c_str(), fa.c_str()) == 0);
+  CHECK(getxattr(fa.c_str(), "user.y", buf, sizeof buf) == 2);
+  // Set through another mount: seen within cache= seconds.
+  CHECK(getxattr(fa.c_str(), "user.z", buf, sizeof buf) < 0);
+  REQUIRE(setxattr(fb.c_str(), "user.z", "333", 3, 0) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(getxattr(fa.c_str(), "user.z", buf, sizeof buf) == 3);
+}
+
 TEST_CASE("an open after a dfs cp over the file reads the new bytes, whatever the kernel cached", "[fuse]") {
   if (Skipped()) return;
   Cluster c(3);
