@@ -76,12 +76,14 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
   if (m->TakeCreated(fi, &created)) {
     // libfuse asks right after a create: what Create answered is current.
     StatOf(m, created, st);
+    m->NoteXattrs(path, created);
     return 0;
   }
   auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   StatOf(m, *a, st);
   m->NoteNames(path, *a);
+  m->NoteXattrs(path, *a);
   return 0;
 }
 

@@ -110,11 +110,17 @@ std::string XattrKey(const std::string& path, const char* name) { return path + 
 
 bool Mounted::KnownMissingXattr(const std::string& path, const char* name) {
   std::lock_guard<std::mutex> lock(index_mu);
-  auto it = xattr_misses.find(XattrKey(path, name));
-  if (it == xattr_misses.end()) return false;
-  if (std::chrono::steady_clock::now() < it->second) return true;
-  xattr_misses.erase(it);
+  for (const std::string& key : {XattrKey(path, name), XattrKey(path, "")}) {  // "": none at all
+    auto it = xattr_misses.find(key);
+    if (it == xattr_misses.end()) continue;
+    if (std::chrono::steady_clock::now() < it->second) return true;
+    xattr_misses.erase(it);
+  }
   return false;
+}
+
+void Mounted::NoteXattrs(const std::string& path, const client::Attr& a) {
+  if (!a.has_xattrs) NoteMissingXattr(path, "");
 }
 
 void Mounted::NoteMissingXattr(const std::string& path, const char* name) {

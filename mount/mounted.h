@@ -120,6 +120,9 @@ struct Mounted {
   // that could make one wrong (setxattr, removexattr, rename, unlink, link).
   bool KnownMissingXattr(const std::string& path, const char* name);
   void NoteMissingXattr(const std::string& path, const char* name);
+  // What a getattr, readdir or create answered for `path`: a file with no
+  // extended attributes at all has none of any name.
+  void NoteXattrs(const std::string& path, const client::Attr& a);
   void ForgetXattrs();
 };
 

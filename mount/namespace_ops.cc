@@ -34,7 +34,9 @@ int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_f
   for (const auto& e : *entries) {
     struct stat st;
     StatOf(m, e, &st);
-    m->NoteNames(dir == "/" ? "/" + e.name : dir + "/" + e.name, e);
+    const std::string entry = dir == "/" ? "/" + e.name : dir + "/" + e.name;
+    m->NoteNames(entry, e);
+    m->NoteXattrs(entry, e);
     if (filler(buf, e.name.c_str(), &st, 0, plus)) break;
   }
   return 0;

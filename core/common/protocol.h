@@ -29,7 +29,7 @@ namespace dfs::proto {
 // Version 2: write leases, atomic replace, extent maps (docs/leases.md).
 // Version 3: block batches carry the file layout as one nested map.
 // Version 4: capabilities (Attr.cap, and on every block request), ListKeys.
-inline constexpr int kProtocolVersion = 4;
+inline constexpr int kProtocolVersion = 5;
 
 // Operation ids are stable and never reused.
 enum class Op : int {
@@ -77,13 +77,16 @@ struct Attr {
   // Blocks that hold data (the extent map's total). Fewer than the size's
   // block count: the file has holes, which read as zeros (GetExtents).
   uint64_t data_blocks = 0;
+  // Whether it has extended attributes (a mount answers "none" without
+  // asking, as the kernel asks for security.capability before each write).
+  bool has_xattrs = false;
   // Not stored: what the asker may do with the file's blocks, granted by
   // the meta server with each reply that carries a file's Attr.
   Capability cap;
 
   FileLayout layout() const { return FileLayout{fid, placement_seed, stripe_width, block_size}; }
   DFS_FIELDS(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width, block_size,
-             generation, truncate_generation, atime_ns, target, rdev, data_blocks, cap);
+             generation, truncate_generation, atime_ns, target, rdev, data_blocks, has_xattrs, cap);
 };
 
 // True when every block up to the size holds data: no extent map needed.

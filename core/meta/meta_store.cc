@@ -85,11 +85,13 @@ INSERT INTO dentries(parent, name, fid) SELECT parent, name, fid FROM inodes WHE
 
 const char* kColumns =
     "fid, name, type, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, seed, stripe, block_size, "
-    "generation, truncate_generation, atime_ns, target, rdev, data_blocks";
+    "generation, truncate_generation, atime_ns, target, rdev, data_blocks, "
+    "EXISTS(SELECT 1 FROM xattrs x WHERE x.fid = inodes.fid)";
 // The same, for an entry found by name: the name is the dentry's.
 const char* kEntryColumns =
     "i.fid, d.name, i.type, i.mode, i.uid, i.gid, i.size, i.mtime_ns, i.ctime_ns, i.nlink, i.seed, i.stripe, "
-    "i.block_size, i.generation, i.truncate_generation, i.atime_ns, i.target, i.rdev, i.data_blocks "
+    "i.block_size, i.generation, i.truncate_generation, i.atime_ns, i.target, i.rdev, i.data_blocks, "
+    "EXISTS(SELECT 1 FROM xattrs x WHERE x.fid = i.fid) "
     "FROM dentries d JOIN inodes i ON i.fid = d.fid";
 
 Attr ReadAttr(Stmt& s) {
@@ -114,6 +116,7 @@ Attr ReadAttr(Stmt& s) {
   a.target = s.Text(16);
   a.rdev = static_cast<uint64_t>(sqlite3_column_int64(r, 17));
   a.data_blocks = static_cast<uint64_t>(sqlite3_column_int64(r, 18));
+  a.has_xattrs = sqlite3_column_int(r, 19) != 0;
   return a;
 }
 

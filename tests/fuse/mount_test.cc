@@ -274,6 +274,12 @@ TEST_CASE("a missing xattr is remembered only until the mount changes one, and f
   const std::string fa = a.Path("/f"), fb = b.Path("/f");
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "bytes").code == 0);
   char buf[64];
+  // A listing says which files have extended attributes at all: those
+  // without are answered at once, those with are asked.
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/h"}, "bytes").code == 0);
+  REQUIRE(setxattr(b.Path("/h").c_str(), "user.pre", "abcd", 4, 0) == 0);
+  CHECK(List(a.Path("")).count("h") == 1);
+  CHECK(getxattr(a.Path("/h").c_str(), "user.pre", buf, sizeof buf) == 4);
   // Writes ask for security.capability each time; the answer is kept.
   CHECK(getxattr(fa.c_str(), "user.x", buf, sizeof buf) < 0);
   CHECK(errno == ENODATA);
