@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
@@ -263,6 +264,57 @@ TEST_CASE("an open while pages of the file are dirty in a shared mmap does not h
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(ReadAll(path).substr(4096, 4096) == std::string(4096, 'b'));
+}
+
+TEST_CASE("parallel writers, readers and listings through one mount all read back byte-exact", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  REQUIRE(mkdir(m.Path("/w").c_str(), 0755) == 0);
+  std::vector<std::string> seeded;
+  for (int i = 0; i < 3; ++i) {
+    seeded.push_back(RandomBytes(3 << 20, 100 + i));
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/r" + std::to_string(i)}, seeded.back()).code == 0);
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  std::vector<std::string> written(4);
+  for (int t = 0; t < 4; ++t) {
+    written[t] = RandomBytes((1 << 20) + 4096 * t + 7, 200 + t);
+    threads.emplace_back([&, t] {
+      // Each its own file: sequential writes, a patch, an fsync, a reopen.
+      const std::string path = m.Path("/w/f" + std::to_string(t));
+      for (int round = 0; round < 3; ++round) {
+        int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+        if (fd < 0) return (void)++failures;
+        for (size_t off = 0; off < written[t].size(); off += 65536) {
+          size_t n = std::min<size_t>(65536, written[t].size() - off);
+          if (pwrite(fd, written[t].data() + off, n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) ++failures;
+        }
+        if (pwrite(fd, written[t].data() + 1000, 10, 1000) != 10) ++failures;  // the same bytes again
+        if (fsync(fd) != 0 || close(fd) != 0) ++failures;
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 4; ++round) {
+        for (int i = 0; i < 3; ++i) {
+          if (ReadAll(m.Path("/r" + std::to_string(i))) != seeded[i]) ++failures;
+        }
+        struct stat st;
+        if (stat(m.Path("/r" + std::to_string(t)).c_str(), &st) != 0) ++failures;
+        (void)List(m.Path("/w"));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  for (int t = 0; t < 4; ++t) {
+    CHECK(ReadAll(m.Path("/w/f" + std::to_string(t))) == written[t]);
+    CHECK(c.Dfs({"cat", "/w/f" + std::to_string(t)}).out == written[t]);
+  }
 }
 
 TEST_CASE("a missing xattr is remembered only until the mount changes one, and for cache= seconds", "[fuse]") {
