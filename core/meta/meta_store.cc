@@ -178,6 +178,17 @@ sqlite3_stmt* MetaStore::Prepare(const char* sql) {
 
 Status MetaStore::Init() {
   sqlite3_busy_timeout(db_, 5000);
+  // The meta server is the database's only user: it locks it once, now,
+  // and holds the lock (not one per transaction), keeping the log's index
+  // in its own memory. Two meta servers on one directory would each hand
+  // out file ids and names: the second is refused.
+  DFS_RETURN_IF_ERROR(Exec("PRAGMA locking_mode=EXCLUSIVE"));
+  if (Status st = Exec("BEGIN EXCLUSIVE; COMMIT"); !st.ok()) {
+    if (sqlite3_errcode(db_) == SQLITE_BUSY || sqlite3_errcode(db_) == SQLITE_LOCKED) {
+      return Status(Code::kFailedPrecondition, "another meta server is using it (the database is locked)");
+    }
+    return st;
+  }
   DFS_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   // NORMAL in WAL mode: a commit survives a crash of this process (kill -9);
   // Sync() makes them durable against power loss too.

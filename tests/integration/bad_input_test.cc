@@ -78,6 +78,17 @@ TEST_CASE("a meta server with fewer than 2 data servers is refused", "[integrati
   CHECK_THAT(r.err, Catch::Contains("at least 2 data servers"));
 }
 
+TEST_CASE("a second meta server on a running one's directory is refused", "[integration]") {
+  Cluster c(2);
+  auto r = dfs::testing::Run({dfs::testing::DfsBinary(), "meta", "--dir", c.dir() + "/meta", "--insecure", "--listen",
+                              "tcp://127.0.0.1:" + std::to_string(dfs::testing::FreePorts(1)[0])},
+                             "", 30);
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Catch::Contains("another meta server is using it"));
+  // The first goes on serving.
+  CHECK(c.Dfs({"mkdir", "/still"}).code == 0);
+}
+
 TEST_CASE("a data directory of another cluster is refused", "[integration]") {
   Cluster a(2);
   Cluster b(2);
