@@ -25,6 +25,18 @@ Status IoError(const std::string& what) {
   return Internal(msg);
 }
 
+// `call` (fsync, syncfs) on directory `dir`.
+Status OnDirectory(const std::string& dir, int (*call)(int), const char* what) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open " + dir);
+  int rc = call(fd);
+  int err = errno;
+  close(fd);
+  errno = err;  // IoError says what the call failed with
+  if (rc != 0) return IoError(std::string(what) + " " + dir);
+  return Status::Ok();
+}
+
 class PosixFile : public DiskFile {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -132,23 +144,8 @@ class Posix : public Disk {
     return out;
   }
 
-  Status SyncAll(const std::string& dir) override {
-    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return IoError("open " + dir);
-    int rc = syncfs(fd);
-    close(fd);
-    if (rc != 0) return IoError("syncfs " + dir);
-    return Status::Ok();
-  }
-
-  Status SyncDir(const std::string& dir) override {
-    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return IoError("open " + dir);
-    int rc = fsync(fd);
-    close(fd);
-    if (rc != 0) return IoError("fsync " + dir);
-    return Status::Ok();
-  }
+  Status SyncAll(const std::string& dir) override { return OnDirectory(dir, syncfs, "syncfs"); }
+  Status SyncDir(const std::string& dir) override { return OnDirectory(dir, fsync, "fsync"); }
 
   DiskSpace Space(const std::string& dir) override {
     DiskSpace s;
