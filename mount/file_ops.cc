@@ -202,7 +202,6 @@ int OpFlush(const char*, fuse_file_info* fi) {
   std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h || !h->file) return 0;  // a reader's close: nothing to wait for
   WritePath w(m);
-  if (!h || !h->file) return 0;
   return -ErrnoOf(h->file->Flush());
 }
 
@@ -212,7 +211,6 @@ int OpFsync(const char*, int, fuse_file_info* fi) {
   std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h || !h->file) return 0;
   WritePath w(m);
-  if (!h || !h->file) return 0;
   return -ErrnoOf(h->file->Fsync());
 }
 
