@@ -14,7 +14,7 @@ void DropReadAheadOf(Mounted* m, uint64_t fid) { m->Changed(fid); }
 // A new handle of file `attr`, writing through `file` if not null.
 uint64_t AddHandle(Mounted* m, const client::Attr& attr, client::OpenFile* file) {
   auto h = std::make_shared<Handle>();
-  h->reader = std::make_unique<client::ReadStream>(nullptr, m->prefetcher.get(), attr);
+  h->reader = std::make_unique<client::ReadStream>(nullptr, m->prefetcher.get(), attr, m->cache_seconds);
   h->fid = attr.fid;
   h->file = file;
   std::lock_guard<std::mutex> lock(m->index_mu);

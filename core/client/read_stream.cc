@@ -18,6 +18,7 @@ void ReadStream::CancelAhead() {
 
 void ReadStream::Drop() {
   window_ = Window{};
+  attr_stale_ = true;
   CancelAhead();
 }
 
@@ -42,7 +43,15 @@ Result<size_t> ReadStream::Read(uint64_t offset, char* out, size_t size) {
 }
 
 Status ReadStream::Fill(uint64_t offset, uint64_t size) {
-  DFS_ASSIGN_OR_RETURN(attr_, fs_->StatFile(attr_.fid));  // the size may have moved since open
+  // The size may have moved since it was learnt: asked again when it is
+  // old, and before saying a read is past the end.
+  const auto now = std::chrono::steady_clock::now();
+  if (attr_stale_ || std::chrono::duration<double>(now - attr_at_).count() >= attr_max_age_s_ ||
+      offset + size > attr_.size) {
+    DFS_ASSIGN_OR_RETURN(attr_, fs_->StatFile(attr_.fid));
+    attr_at_ = now;
+    attr_stale_ = false;
+  }
   if (offset >= attr_.size) {
     Drop();
     return Status::Ok();

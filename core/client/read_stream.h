@@ -7,10 +7,13 @@
 //
 // It reads the file by id: a rename or a replace of its name elsewhere
 // never changes what it reads. Each new window learns the file's size
-// afresh (by id), so it sees what others committed since (close-to-open).
+// afresh (by id), so it sees what others committed since (close-to-open),
+// unless it learnt it less than `attr_max_age_s` ago (the mount's cache=
+// time, as the kernel keeps the size) and Drop was not called since.
 // Thread-safety: one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -22,8 +25,12 @@ namespace dfs::client {
 
 class ReadStream {
  public:
-  ReadStream(FileSystem* fs, Prefetcher* prefetcher, Attr attr)
-      : fs_(fs), prefetcher_(prefetcher), attr_(std::move(attr)) {}
+  ReadStream(FileSystem* fs, Prefetcher* prefetcher, Attr attr, double attr_max_age_s = 0)
+      : fs_(fs),
+        prefetcher_(prefetcher),
+        attr_(std::move(attr)),
+        attr_max_age_s_(attr_max_age_s),
+        attr_at_(std::chrono::steady_clock::now()) {}
 
   uint64_t fid() const { return attr_.fid; }
   const Attr& attr() const { return attr_; }
@@ -35,7 +42,8 @@ class ReadStream {
   // at the end of the file.
   Result<size_t> Read(uint64_t offset, char* out, size_t size);
 
-  // What was fetched is stale (the file was written).
+  // What was fetched is stale (the file was written), and what is known of
+  // the file.
   void Drop();
 
  private:
@@ -55,8 +63,11 @@ class ReadStream {
   FileSystem* fs_;
   Prefetcher* prefetcher_;
   Attr attr_;
-  Window window_;            // the bytes being served
-  std::deque<Ahead> ahead_;  // the following windows, on their way
+  const double attr_max_age_s_;
+  std::chrono::steady_clock::time_point attr_at_;  // when attr_ was learnt
+  bool attr_stale_ = false;                        // Drop was called since
+  Window window_;                                  // the bytes being served
+  std::deque<Ahead> ahead_;                        // the following windows, on their way
 };
 
 }  // namespace dfs::client

@@ -317,6 +317,31 @@ TEST_CASE("parallel writers, readers and listings through one mount all read bac
   }
 }
 
+TEST_CASE("an open handle reads what another mount appended, at once, past the size it knew", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount a(c, {"direct_read", "cache=30"});  // every read reaches the mount; sizes kept long
+  Mount b(c, {}, "mnt2");
+  if (a.Skipped() || b.Skipped()) return;
+  std::string first = RandomBytes(100000, 31), more = RandomBytes(50000, 32);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/log"}, first).code == 0);
+  int fd = open(a.Path("/log").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  std::string got(4096, '\0');
+  REQUIRE(pread(fd, got.data(), got.size(), 5000) == 4096);
+  CHECK(got == first.substr(5000, 4096));
+  {
+    std::ofstream out(b.Path("/log"), std::ios::binary | std::ios::app);
+    out << more;
+  }
+  std::string tail(60000, '\0');
+  ssize_t n = pread(fd, tail.data(), tail.size(), 95000);
+  REQUIRE(n == 55000);
+  tail.resize(static_cast<size_t>(n));
+  CHECK(tail == (first + more).substr(95000));
+  close(fd);
+}
+
 TEST_CASE("a missing xattr is remembered only until the mount changes one, and for cache= seconds", "[fuse]") {
   if (Skipped()) return;
   Cluster c(3);
