@@ -19,6 +19,7 @@ uint64_t AddHandle(Mounted* m, const client::Attr& attr, client::OpenFile* file)
   h->file = file;
   std::lock_guard<std::mutex> lock(m->index_mu);
   h->fetched_at = m->clock;
+  ++m->marks[attr.fid].handles;
   uint64_t fh = m->next_fh++;
   m->handles[fh] = std::move(h);
   return fh;

@@ -13,12 +13,9 @@ void Mounted::Forget(uint64_t fh) {
   std::lock_guard<std::mutex> lock(index_mu);
   auto it = handles.find(fh);
   if (it == handles.end()) return;
-  const uint64_t fid = it->second->fid;
+  auto m = marks.find(it->second->fid);
   handles.erase(it);
-  for (const auto& [other, h] : handles) {
-    if (h->fid == fid) return;
-  }
-  changed.erase(fid);  // no handle is left to read stale bytes of it
+  if (m != marks.end() && --m->second.handles <= 0) marks.erase(m);  // no handle is left to read stale bytes
 }
 
 bool Mounted::TakeCreated(const fuse_file_info* fi, client::Attr* out) {
@@ -49,15 +46,16 @@ void Mounted::UpdateViews() {
 
 void Mounted::Changed(uint64_t fid) {
   std::lock_guard<std::mutex> lock(index_mu);
-  changed[fid] = ++clock;
+  auto it = marks.find(fid);
+  if (it != marks.end()) it->second.changed_at = ++clock;  // no handle open: nothing fetched to drop
 }
 
 void Mounted::DropIfStale(Handle* h) {
   bool stale;
   {
     std::lock_guard<std::mutex> lock(index_mu);
-    auto it = changed.find(h->fid);
-    stale = it != changed.end() && it->second > h->fetched_at;
+    auto it = marks.find(h->fid);
+    stale = it != marks.end() && it->second.changed_at > h->fetched_at;
     h->fetched_at = clock;
   }
   if (stale) h->reader->Drop();

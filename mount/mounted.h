@@ -72,9 +72,15 @@ struct Mounted {
   std::mutex index_mu;
   std::map<uint64_t, std::shared_ptr<Handle>> handles;  // by fuse fh; guarded by index_mu
   std::map<uint64_t, WriterView> views;                 // by file id; guarded by index_mu
-  std::map<uint64_t, uint64_t> changed;                 // file id -> clock at its last write; guarded by index_mu
-  uint64_t clock = 0;                                   // guarded by index_mu
-  uint64_t next_fh = 1;                                 // guarded by index_mu
+  // Per file id with open handles: how many, and the clock at its last
+  // write through the mount; guarded by index_mu.
+  struct OpenMarks {
+    int handles = 0;
+    uint64_t changed_at = 0;
+  };
+  std::map<uint64_t, OpenMarks> marks;
+  uint64_t clock = 0;    // guarded by index_mu
+  uint64_t next_fh = 1;  // guarded by index_mu
   // The names the kernel was given for files with more than one (hard
   // links), each of which it caches as an inode of its own.
   std::map<uint64_t, std::set<std::string>> names;  // by file id; guarded by index_mu
