@@ -1,11 +1,20 @@
 #include "cmd/cli_common.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <map>
 
 namespace dfs::cmd {
 namespace {
@@ -34,6 +43,81 @@ CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::strin
   sub->set_help_flag("--help", "Print this help and exit");
   sub->fallthrough();
   return sub;
+}
+
+bool OperandErrors::Add(const Status& st) {
+  if (st.ok()) return true;
+  if (st.code() == Code::kCancelled || Interrupted()) {
+    if (stop_.ok()) stop_ = st.code() == Code::kCancelled ? st : Status(Code::kCancelled, "interrupted");
+    return false;
+  }
+  fprintf(stderr, "dfs: %s\n", st.ToString().c_str());
+  exit_code_ = std::max(exit_code_, st.code() == Code::kInvalidArgument ? 2 : 1);
+  return true;
+}
+
+Status OperandErrors::Done() {
+  if (!stop_.ok()) return stop_;
+  g_.exit_code = std::max(g_.exit_code, exit_code_);
+  return Status::Ok();
+}
+
+Status CheckEndpoint(const std::string& endpoint, const std::string& flag, bool listen) {
+  const std::string form = flag + ": '" + endpoint + "' is not an endpoint; write tcp://HOST:PORT" +
+                           (listen ? " (HOST may be *)" : "") + ", e.g. tcp://127.0.0.1:7100";
+  const std::string scheme = "tcp://";
+  if (endpoint.compare(0, scheme.size(), scheme) != 0) return InvalidArgument(form);
+  const std::string rest = endpoint.substr(scheme.size());
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return InvalidArgument(form);
+  const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    return InvalidArgument(form);
+  }
+  if (host == "*") return listen ? Status::Ok() : InvalidArgument(form);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 4) return InvalidArgument(form);
+    return host.find_first_not_of("0123456789abcdefABCDEF:.", 1) == host.size() - 1 ? Status::Ok()
+                                                                                    : InvalidArgument(form);
+  }
+  for (char c : host) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') return InvalidArgument(form);
+  }
+  return Status::Ok();
+}
+
+ServerProcess::ServerProcess(const std::string& name, const std::string& dir) : pid_file_(PidFile(dir)) {
+  prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (FILE* f = fopen(pid_file_.c_str(), "r")) {
+    // A server that runs on this directory keeps its file (this one will
+    // be refused the directory).
+    int pid = 0;
+    bool alive = fscanf(f, "%d", &pid) == 1 && pid > 0 && pid != getpid() && kill(pid, 0) == 0;
+    fclose(f);
+    if (alive) return;
+  }
+  if (FILE* f = fopen(pid_file_.c_str(), "w")) {
+    fprintf(f, "%d\n", static_cast<int>(getpid()));
+    fclose(f);
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  // Only if it is still ours: a second server on the directory was refused
+  // and must not take the running one's file away.
+  if (FILE* f = fopen(pid_file_.c_str(), "r")) {
+    int pid = 0;
+    bool ours = fscanf(f, "%d", &pid) == 1 && pid == getpid();
+    fclose(f);
+    if (ours) unlink(pid_file_.c_str());
+  }
+}
+
+std::string VersionString() {
+  return std::string("dfs ") + DFS_VERSION + " (wire protocol " + std::to_string(proto::kProtocolVersion) + ")";
 }
 
 std::string DefaultClusterDir() {
@@ -70,6 +154,7 @@ Result<transport::Connector> ClientKey(const Globals& g) {
 
 Result<client::ClientOptions> MakeOptions(const Globals& g) {
   client::ClientOptions o;
+  DFS_RETURN_IF_ERROR(CheckEndpoint(g.meta, "--meta (or DFS_META)"));
   DFS_ASSIGN_OR_RETURN(o.connect, ClientKey(g));
   o.meta = g.meta;
   o.write_timeout_s = g.timeout;
@@ -106,36 +191,37 @@ std::string HumanSize(uint64_t bytes) {
   return buf;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+std::string JsonLine(const nlohmann::ordered_json& v) {
+  if (v.is_object()) {
+    std::string out = "{";
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      out += (it == v.begin() ? "" : ", ") + nlohmann::ordered_json(it.key()).dump() + ": " + JsonLine(it.value());
     }
+    return out + "}";
   }
-  return out + "\"";
+  if (v.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + JsonLine(v[i]);
+    return out + "]";
+  }
+  return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string JsonLines(const nlohmann::ordered_json& v, const std::string& array_key) {
+  auto lines = [](const nlohmann::ordered_json& array) {
+    if (array.empty()) return std::string("[]");
+    std::string out = "[";
+    for (size_t i = 0; i < array.size(); ++i) out += (i ? ",\n  " : "\n  ") + JsonLine(array[i]);
+    return out + "\n]";
+  };
+  if (v.is_array()) return lines(v);
+  if (!v.is_object() || array_key.empty() || !v.contains(array_key)) return JsonLine(v);
+  std::string out = "{";
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    out += (it == v.begin() ? "" : ", ") + nlohmann::ordered_json(it.key()).dump() + ": " +
+           (it.key() == array_key ? lines(it.value()) : JsonLine(it.value()));
+  }
+  return out + "}";
 }
 
 namespace {
@@ -216,6 +302,39 @@ std::string ShowName(const std::string& name, NameStyle style) {
 NameStyle NameStyleFor(bool escape) {
   if (escape) return NameStyle::kEscape;
   return isatty(STDOUT_FILENO) ? NameStyle::kShell : NameStyle::kLiteral;
+}
+
+Status ErrnoStatus(const std::string& what) {
+  const int e = errno;
+  Code code = e == ENOENT    ? Code::kNotFound
+              : e == ENOTDIR ? Code::kNotADirectory
+              : e == EISDIR  ? Code::kIsADirectory
+              : e == EACCES  ? Code::kPermissionDenied
+              : e == EPERM   ? Code::kNotPermitted
+              : e == EEXIST  ? Code::kAlreadyExists
+              : e == ENOSPC  ? Code::kResourceExhausted
+                             : Code::kInternal;
+  return Status(code, what + ": " + strerror(e));
+}
+
+std::string UserName(uint32_t uid) {
+  static std::map<uint32_t, std::string> known;
+  auto it = known.find(uid);
+  if (it != known.end()) return it->second;
+  struct passwd pw, *found = nullptr;
+  char buf[4096];
+  std::string name = getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found ? pw.pw_name : std::to_string(uid);
+  return known[uid] = name;
+}
+
+std::string GroupName(uint32_t gid) {
+  static std::map<uint32_t, std::string> known;
+  auto it = known.find(gid);
+  if (it != known.end()) return it->second;
+  struct group gr, *found = nullptr;
+  char buf[4096];
+  std::string name = getgrgid_r(gid, &gr, buf, sizeof buf, &found) == 0 && found ? gr.gr_name : std::to_string(gid);
+  return known[gid] = name;
 }
 
 std::string FormatTime(int64_t ns) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -34,15 +35,46 @@ struct ClusterFlags {
 
 std::string Endpoint(uint32_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
 
-// The process in a pid file, if it is alive and is a dfs server.
-pid_t LivePid(const std::string& pid_file) {
-  std::ifstream in(pid_file);
-  pid_t pid = 0;
-  if (!(in >> pid) || pid <= 0) return 0;
-  if (kill(pid, 0) != 0) return 0;
+// The real path of `arg` as process `pid` sees it (relative to its cwd).
+std::string RealPathOf(pid_t pid, const std::string& arg) {
+  std::string path = arg.empty() || arg[0] == '/' ? arg : "/proc/" + std::to_string(pid) + "/cwd/" + arg;
+  char real[PATH_MAX];
+  return realpath(path.c_str(), real) ? std::string(real) : path;
+}
+
+// True if `pid` is a live dfs server with `--dir server_dir`.
+bool IsServerOf(pid_t pid, const std::string& server_dir) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
   std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-  return args.find("dfs") != std::string::npos ? pid : 0;
+  std::string all((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t i = 0; i < all.size();) {
+    size_t end = all.find('\0', i);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(i, end - i));
+    i = end + 1;
+  }
+  char real[PATH_MAX];
+  const std::string want = realpath(server_dir.c_str(), real) ? real : server_dir;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--dir" && RealPathOf(pid, args[i + 1]) == want) return true;
+  }
+  return false;
+}
+
+pid_t PidIn(const std::string& file) {
+  std::ifstream in(file);
+  pid_t pid = 0;
+  return in >> pid ? pid : 0;
+}
+
+// The live server of `server_dir`: the pid `cluster up` recorded, or the
+// one the server wrote itself (restarted by hand); 0 if none runs.
+pid_t ServerPid(const std::string& pid_file, const std::string& server_dir) {
+  for (pid_t pid : {PidIn(pid_file), PidIn(ServerProcess::PidFile(server_dir))}) {
+    if (IsServerOf(pid, server_dir)) return pid;
+  }
+  return 0;
 }
 
 Result<pid_t> Spawn(const std::vector<std::string>& args, const std::string& log) {
@@ -72,6 +104,20 @@ struct Layout {
   uint32_t base_port;
   std::string meta_pid() const { return dir + "/pids/meta.pid"; }
   std::string data_pid(uint32_t i) const { return dir + "/pids/data-" + std::to_string(i) + ".pid"; }
+  std::string meta_dir() const { return dir + "/meta"; }
+  std::string data_dir(uint32_t i) const { return dir + "/data/" + std::to_string(i); }
+  pid_t meta() const { return ServerPid(meta_pid(), meta_dir()); }
+  pid_t data(uint32_t i) const { return ServerPid(data_pid(i), data_dir(i)); }
+  // The cluster's id, as `cluster up` noted it (or a data server stamped
+  // its directory with it); empty before it first ran.
+  std::string cluster_id() const {
+    std::string id;
+    if (std::ifstream(dir + "/cluster.id") >> id) return id;
+    for (uint32_t i = 0; i < servers; ++i) {
+      if (std::ifstream(data_dir(i) + "/STAMP") >> id) return id;
+    }
+    return "";
+  }
 };
 
 Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
@@ -83,8 +129,13 @@ Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
       return InvalidArgument("the cluster in " + l.dir + " has " + std::to_string(servers) +
                              " data servers; it cannot shrink to " + std::to_string(f.servers));
     }
+    if (f.base_port && f.base_port != port) {
+      return InvalidArgument("the cluster in " + l.dir + " uses base port " + std::to_string(port) + "; --base-port " +
+                             std::to_string(f.base_port) +
+                             " would cut it off from its data (leave it out, or use another --dir)");
+    }
     l.servers = f.servers ? f.servers : servers;
-    l.base_port = f.base_port ? f.base_port : port;
+    l.base_port = port;
   } else {
     if (!creating) return NotFound("no cluster in " + l.dir + " (start one with: dfs cluster up)");
     l.servers = f.servers ? f.servers : 5;
@@ -146,8 +197,8 @@ Status Up(const ClusterFlags& f, const Globals& g) {
     return InvalidArgument("the cluster in " + l.dir + " has keys; --insecure is for a new cluster only");
   }
   if (!f.insecure && access((keys + "/server.key").c_str(), F_OK) != 0) {
-    bool running = LivePid(l.meta_pid()) != 0;
-    for (uint32_t i = 0; i < l.servers; ++i) running |= LivePid(l.data_pid(i)) != 0;
+    bool running = l.meta() != 0;
+    for (uint32_t i = 0; i < l.servers; ++i) running |= l.data(i) != 0;
     if (running) {
       return Status(Code::kFailedPrecondition, "the cluster in " + l.dir +
                                                    " runs without keys; stop it (dfs cluster down) to start it with "
@@ -164,41 +215,42 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   std::string self = "dfs";
   std::string meta = Endpoint(l.base_port);
   std::map<std::string, pid_t> spawned;  // pid file -> child started now
-  auto start = [&](const std::string& pid_file, const std::vector<std::string>& args,
+  auto start = [&](const std::string& pid_file, const std::string& server_dir, const std::vector<std::string>& args,
                    const std::string& log) -> Status {
-    if (LivePid(pid_file)) return Status::Ok();
+    if (ServerPid(pid_file, server_dir)) return Status::Ok();
     DFS_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, log));
     std::ofstream(pid_file) << pid << "\n";
     spawned[pid_file] = pid;
     return Status::Ok();
   };
   // A child of ours that exited did not start; others are checked by pid file.
-  auto running = [&](const std::string& pid_file) {
+  auto running = [&](const std::string& pid_file, const std::string& server_dir) {
     auto it = spawned.find(pid_file);
-    if (it == spawned.end()) return LivePid(pid_file) != 0;
+    if (it == spawned.end()) return ServerPid(pid_file, server_dir) != 0;
     return waitpid(it->second, nullptr, WNOHANG) == 0;
   };
   std::string servers;
   for (uint32_t i = 0; i < l.servers; ++i) servers += (i ? "," : "") + Endpoint(l.base_port + 1 + i);
-  std::vector<std::string> meta_args = {self,       "meta", "--dir",          l.dir + "/meta",
+  std::vector<std::string> meta_args = {self,       "meta", "--dir",          l.meta_dir(),
                                         "--listen", meta,   "--data-servers", servers};
   meta_args.insert(meta_args.end(), meta_keys.begin(), meta_keys.end());
-  DFS_RETURN_IF_ERROR(start(l.meta_pid(), meta_args, l.dir + "/logs/meta.log"));
+  DFS_RETURN_IF_ERROR(start(l.meta_pid(), l.meta_dir(), meta_args, l.dir + "/logs/meta.log"));
   for (uint32_t i = 0; i < l.servers; ++i) {
     std::vector<std::string> data_args = {self,      "--meta",          meta,    "data",
-                                          "--index", std::to_string(i), "--dir", l.dir + "/data/" + std::to_string(i)};
+                                          "--index", std::to_string(i), "--dir", l.data_dir(i)};
     data_args.insert(data_args.end(), data_keys.begin(), data_keys.end());
-    DFS_RETURN_IF_ERROR(start(l.data_pid(i), data_args, l.dir + "/logs/data-" + std::to_string(i) + ".log"));
+    DFS_RETURN_IF_ERROR(
+        start(l.data_pid(i), l.data_dir(i), data_args, l.dir + "/logs/data-" + std::to_string(i) + ".log"));
   }
   // Wait until every server answers.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   Status last;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!running(l.meta_pid())) {
+    if (!running(l.meta_pid(), l.meta_dir())) {
       return Unavailable("the meta server did not start; see " + l.dir + "/logs/meta.log");
     }
     for (uint32_t i = 0; i < l.servers; ++i) {
-      if (!running(l.data_pid(i))) {
+      if (!running(l.data_pid(i), l.data_dir(i))) {
         return Unavailable("data server " + std::to_string(i) + " did not start; see " + l.dir + "/logs/data-" +
                            std::to_string(i) + ".log");
       }
@@ -211,6 +263,7 @@ Status Up(const ClusterFlags& f, const Globals& g) {
         if (!s.status.ok()) last = s.status;
       }
       if (up == l.servers) {
+        std::ofstream(l.dir + "/cluster.id") << (*fsys)->map().cluster_id << "\n";
         if (!g.quiet) {
           printf("dfs cluster up: meta %s, %u data servers on ports %u-%u; state and logs in %s\n", meta.c_str(),
                  l.servers, l.base_port + 1, l.base_port + l.servers, l.dir.c_str());
@@ -236,16 +289,14 @@ Status Up(const ClusterFlags& f, const Globals& g) {
 Status Down(const ClusterFlags& f, const Globals& g) {
   DFS_ASSIGN_OR_RETURN(Layout l, LoadLayout(f, false));
   std::vector<std::string> pid_files;
-  for (uint32_t i = 0; i < l.servers; ++i) pid_files.push_back(l.data_pid(i));
-  pid_files.push_back(l.meta_pid());
   std::vector<pid_t> pids;
-  for (const auto& pf : pid_files) {
-    pid_t pid = LivePid(pf);
-    if (pid) {
-      kill(pid, SIGTERM);
-      pids.push_back(pid);
-    }
+  for (uint32_t i = 0; i < l.servers; ++i) {
+    pid_files.push_back(l.data_pid(i));
+    if (pid_t pid = l.data(i)) pids.push_back(pid);
   }
+  pid_files.push_back(l.meta_pid());
+  if (pid_t pid = l.meta()) pids.push_back(pid);
+  for (pid_t pid : pids) kill(pid, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (pid_t pid : pids) {
     while (kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -259,24 +310,31 @@ Status Down(const ClusterFlags& f, const Globals& g) {
   return Status::Ok();
 }
 
+// Each server is up only if its own process (by pid and --dir) runs and
+// what answers on its port is of this cluster: another cluster on the same
+// ports is not mistaken for this one.
 Status ClusterStatus(const ClusterFlags& f, const Globals& g) {
   DFS_ASSIGN_OR_RETURN(Layout l, LoadLayout(f, false));
-  std::string meta = Endpoint(l.base_port);
-  pid_t mp = LivePid(l.meta_pid());
-  printf("cluster in %s\n", l.dir.c_str());
+  const std::string meta = Endpoint(l.base_port);
+  const std::string id = l.cluster_id();
+  printf("cluster %s in %s\n", id.empty() ? "(never started)" : id.c_str(), l.dir.c_str());
   printf("%-8s %-24s %-8s %s\n", "server", "endpoint", "pid", "state");
+  const pid_t mp = l.meta();
   auto fsys = Connect(ClusterGlobals(l, g));
-  printf("%-8s %-24s %-8s %s\n", "meta", meta.c_str(), mp ? std::to_string(mp).c_str() : "-",
-         fsys.ok() ? "up"
-         : mp      ? "not answering"
-                   : "down");
+  const bool ours = fsys.ok() && (id.empty() || (*fsys)->map().cluster_id == id);
+  std::string state = !mp ? "down" : !fsys.ok() ? "not answering" : ours ? "up" : "another cluster answers";
+  if (!mp && fsys.ok()) state += " (another process answers on its port)";
+  printf("%-8s %-24s %-8s %s\n", "meta", meta.c_str(), mp ? std::to_string(mp).c_str() : "-", state.c_str());
   std::vector<client::ServerStatus> statuses;
-  if (fsys.ok()) statuses = (*fsys)->ServerStatuses();
-  size_t bad = fsys.ok() ? 0 : 1;
+  if (mp && ours) statuses = (*fsys)->ServerStatuses();
+  size_t bad = state == "up" ? 0 : 1;
   for (uint32_t i = 0; i < l.servers; ++i) {
-    pid_t pid = LivePid(l.data_pid(i));
+    const pid_t pid = l.data(i);
     std::string state = pid ? "not answering" : "down";
-    if (i < statuses.size() && statuses[i].status.ok()) state = statuses[i].stat.state;
+    if (pid && i < statuses.size() && statuses[i].status.ok()) {
+      const proto::ServerStatRsp& s = statuses[i].stat;
+      state = s.cluster_id == (*fsys)->map().cluster_id && s.index == i ? s.state : "another cluster answers";
+    }
     bad += state != "up";
     printf("%-8s %-24s %-8s %s\n", ("data " + std::to_string(i)).c_str(), Endpoint(l.base_port + 1 + i).c_str(),
            pid ? std::to_string(pid).c_str() : "-", state.c_str());

@@ -72,12 +72,11 @@ Status RunCorrupt(const Globals& g, const CorruptFlags& f) {
                            " bytes; --bytes must be 1.." + std::to_string(length));
   }
   if (f.offset >= 0 && static_cast<uint64_t>(f.offset) + f.bytes > length) {
-    return InvalidArgument("corrupt: block " + std::to_string(block) + " is " + std::to_string(length) +
-                           " bytes; " + std::to_string(f.bytes) + " at offset " + std::to_string(f.offset) +
-                           " does not fit");
+    return InvalidArgument("corrupt: block " + std::to_string(block) + " is " + std::to_string(length) + " bytes; " +
+                           std::to_string(f.bytes) + " at offset " + std::to_string(f.offset) + " does not fit");
   }
-  uint32_t offset = f.offset >= 0 ? static_cast<uint32_t>(f.offset)
-                                  : static_cast<uint32_t>(rng() % (length - f.bytes + 1));
+  uint32_t offset =
+      f.offset >= 0 ? static_cast<uint32_t>(f.offset) : static_cast<uint32_t>(rng() % (length - f.bytes + 1));
   auto done = fs->Corrupt(a, f.server, block, offset, f.bytes);
   if (!done.ok()) return done.status().WithContext("corrupt " + path);
   if (!g.quiet) {

@@ -26,6 +26,9 @@ void RegisterData(CLI::App& app, Globals& g, Runner& run) {
   sub->callback([&run, &g, o] {
     run = [&g, o]() -> Status {
       o->meta = g.meta;
+      DFS_RETURN_IF_ERROR(CheckEndpoint(g.meta, "--meta (or DFS_META)"));
+      if (!o->listen.empty()) DFS_RETURN_IF_ERROR(CheckEndpoint(o->listen, "--listen", /*listen=*/true));
+      ServerProcess self("dfs data " + std::to_string(o->index), o->dir);
       return data::RunDataServer(*o);
     };
   });

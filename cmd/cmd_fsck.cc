@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "cmd/cli_common.h"
@@ -57,8 +56,8 @@ void PrintFileLine(const client::FsckFile& f, bool blocks) {
     std::string outcome = f.unrecoverable ? Count(f.unrecoverable) + " blocks have no good copy left"
                           : fixable       ? "a good copy exists: dfs fsck --repair fixes it"
                                           : "all repaired";
-    printf("%s: %s damaged blocks (%s replicas); %s\n", f.path.c_str(), Count(f.damaged_blocks).c_str(),
-           what.c_str(), outcome.c_str());
+    printf("%s: %s damaged blocks (%s replicas); %s\n", f.path.c_str(), Count(f.damaged_blocks).c_str(), what.c_str(),
+           outcome.c_str());
   } else if (blocks) {
     printf("%s: %s blocks unverified\n", f.path.c_str(), Count(f.unverified_blocks).c_str());
   }
@@ -90,8 +89,12 @@ void PrintServerLines(const client::FsckReport& r, bool repair) {
 Json FileJson(const client::FsckFile& f) {
   Json problems = Json::array();
   for (const auto& p : f.problems) {
-    problems.push_back(Json{{"block", p.block},           {"offset", p.offset},     {"length", p.length},
-                            {"server", p.server},         {"endpoint", p.endpoint}, {"kind", p.kind},
+    problems.push_back(Json{{"block", p.block},
+                            {"offset", p.offset},
+                            {"length", p.length},
+                            {"server", p.server},
+                            {"endpoint", p.endpoint},
+                            {"kind", p.kind},
                             {"outcome", Outcome(p)}});
   }
   return Json{{"path", f.path},

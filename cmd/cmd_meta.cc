@@ -36,6 +36,7 @@ void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client o
         if (j == std::string::npos) j = s.size();
         std::string ep = s.substr(i, j - i);
         if (ep.empty()) return InvalidArgument("--data-servers has an empty endpoint");
+        DFS_RETURN_IF_ERROR(CheckEndpoint(ep, "--data-servers"));
         o->data_servers.push_back(ep);
         i = j + 1;
       }
@@ -43,6 +44,8 @@ void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client o
         return InvalidArgument("a cluster needs at least 2 data servers; --data-servers lists " +
                                std::to_string(o->data_servers.size()));
       }
+      DFS_RETURN_IF_ERROR(CheckEndpoint(o->listen, "--listen", /*listen=*/true));
+      ServerProcess self("dfs meta", o->dir);
       return meta::RunMetaServer(*o);
     };
   });

@@ -1,5 +1,6 @@
 // dfs mkdir: create directories.
 #include "cmd/cli_common.h"
+#include "cmd/operands.h"
 
 namespace dfs::cmd {
 
@@ -12,11 +13,13 @@ void RegisterMkdir(CLI::App& app, Globals& g, Runner& run) {
   sub->callback([&run, &g, paths, parents] {
     run = [&g, paths, parents]() -> Status {
       DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
+      OperandErrors errors(g);
       for (const std::string& p : *paths) {
-        auto made = fs->Mkdir(p, *parents);
-        if (!made.ok()) return made.status().WithContext("mkdir");
+        auto op = ParseOperand(p);
+        Status st = op.ok() ? fs->Mkdir(op->path, *parents).status() : op.status();
+        if (!errors.Add(st.WithContext("mkdir"))) break;
       }
-      return Status::Ok();
+      return errors.Done();
     };
   });
 }

@@ -1,6 +1,15 @@
 // dfs mount / dfs umount: the namespace as a local directory (FUSE).
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "cmd/cli_common.h"
 #include "mount/mount.h"
@@ -15,7 +24,91 @@ struct MountFlags {
   std::string log;
 };
 
+// The file system type mounted at `dir` ("fuse.dfs", "ext4"), or "" if
+// `dir` is not a mount point: from /proc/self/mountinfo, whose paths escape
+// space, tab, newline and backslash as octal.
+std::string MountTypeAt(const std::string& dir) {
+  char real[PATH_MAX];
+  if (!realpath(dir.c_str(), real)) return "";
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, found;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, word;
+    fields >> id >> parent >> dev >> root >> point;
+    std::string unescaped;
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += point[i];
+      }
+    }
+    if (unescaped != real) continue;
+    while (fields >> word && word != "-") {
+    }
+    fields >> word;
+    found = word;  // the last mount on it is the one seen
+  }
+  return found;
+}
+
+// An existing, empty directory that nothing is mounted on yet.
+Status CheckMountpoint(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return Status(errno == ENOENT ? Code::kNotFound : Code::kFailedPrecondition,
+                  "mount: " + dir + ": " + strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status(Code::kNotADirectory, "mount: " + dir + ": not a directory");
+  const std::string type = MountTypeAt(dir);
+  if (!type.empty()) {
+    return Status(Code::kFailedPrecondition, "mount: " + dir + " is already a mount point (" + type +
+                                                 "); unmount it first (dfs umount " + dir + ")");
+  }
+  DIR* d = opendir(dir.c_str());
+  if (!d) return Status(Code::kPermissionDenied, "mount: " + dir + ": " + strerror(errno));
+  bool empty = true;
+  while (struct dirent* e = readdir(d)) empty &= !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+  closedir(d);
+  if (!empty) return Status(Code::kFailedPrecondition, "mount: " + dir + " is not empty (the mount would hide it)");
+  return Status::Ok();
+}
+
+// fusermount3 -u, its complaint (if any) folded into one line.
+Status Unmount(const std::string& where) {
+  const std::string type = MountTypeAt(where);
+  if (type.empty()) return Status(Code::kFailedPrecondition, "umount: " + where + ": not mounted");
+  if (type != "fuse.dfs")
+    return Status(Code::kFailedPrecondition, "umount: " + where + " is a " + type + " mount, not dfs");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Internal("umount: pipe: " + std::string(strerror(errno)));
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    execlp("fusermount3", "fusermount3", "-u", where.c_str(), nullptr);
+    fprintf(stderr, "cannot run fusermount3: %s", strerror(errno));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string said;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) said.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  for (char& c : said) c = c == '\n' ? ' ' : c;
+  if (said.rfind("fusermount3: ", 0) == 0) said = said.substr(13);
+  return Status(Code::kFailedPrecondition, "umount: " + where + ": " + (said.empty() ? "fusermount3 -u failed" : said));
+}
+
 Status RunMountCmd(const Globals& g, const MountFlags& f) {
+  DFS_RETURN_IF_ERROR(CheckEndpoint(g.meta, "--meta (or DFS_META)"));
+  DFS_RETURN_IF_ERROR(CheckMountpoint(f.mountpoint));
   mount::MountOptions o;
   o.mountpoint = f.mountpoint;
   o.meta = g.meta;
@@ -75,21 +168,7 @@ void RegisterMount(CLI::App& app, Globals& g, Runner& run) {
   auto* um = AddSubcommand(app, "umount", "Unmount a dfs mount (dirty data is flushed first)");
   auto where = std::make_shared<std::string>();
   um->add_option("MOUNTPOINT", *where, "Where it is mounted")->required();
-  um->callback([&run, where] {
-    run = [where]() -> Status {
-      pid_t pid = fork();
-      if (pid == 0) {
-        execlp("fusermount3", "fusermount3", "-u", where->c_str(), nullptr);
-        _exit(127);
-      }
-      int status = 0;
-      waitpid(pid, &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return Status(Code::kFailedPrecondition, "umount: fusermount3 -u " + *where + " failed");
-      }
-      return Status::Ok();
-    };
-  });
+  um->callback([&run, where] { run = [where]() { return Unmount(*where); }; });
 }
 
 }  // namespace dfs::cmd

@@ -1,5 +1,6 @@
 // dfs rm: remove files, and directories with -r.
 #include "cmd/cli_common.h"
+#include "cmd/operands.h"
 #include "core/common/path.h"
 
 namespace dfs::cmd {
@@ -8,6 +9,7 @@ namespace {
 Status RemoveTree(client::FileSystem& fs, const std::string& path) {
   DFS_ASSIGN_OR_RETURN(auto entries, fs.ListDir(path));
   for (const auto& e : entries) {
+    if (Interrupted()) return Status(Code::kCancelled, "interrupted");
     std::string child = JoinPath(path, e.name);
     if (client::IsDirectory(e)) {
       DFS_RETURN_IF_ERROR(RemoveTree(fs, child));
@@ -18,35 +20,45 @@ Status RemoveTree(client::FileSystem& fs, const std::string& path) {
   return fs.Rmdir(path);
 }
 
+struct RmFlags {
+  std::vector<std::string> paths;
+  bool recursive = false;
+  bool force = false;
+};
+
+Status RemoveOne(client::FileSystem& fs, const RmFlags& f, const DfsOperand& op) {
+  auto a = fs.Stat(op.path);
+  if (!a.ok()) {
+    // -f: what is not there is already removed (also below a file, ENOTDIR).
+    Code c = a.status().code();
+    if (f.force && (c == Code::kNotFound || c == Code::kNotADirectory)) return Status::Ok();
+    return a.status();
+  }
+  DFS_RETURN_IF_ERROR(CheckDirOnly(op, *a));
+  if (!client::IsDirectory(*a)) return fs.Remove(op.path);
+  if (!f.recursive) return Status(Code::kIsADirectory, op.written + ": is a directory (use -r)");
+  if (op.path == "/") return InvalidArgument("refusing to remove /");
+  return RemoveTree(fs, op.path);
+}
+
 }  // namespace
 
 void RegisterRm(CLI::App& app, Globals& g, Runner& run) {
   auto* sub = AddSubcommand(app, "rm", "Remove files (and directories with -r)");
-  auto paths = std::make_shared<std::vector<std::string>>();
-  auto recursive = std::make_shared<bool>(false);
-  auto force = std::make_shared<bool>(false);
-  sub->add_flag("-r,-R,--recursive", *recursive, "Remove directories and their contents");
-  sub->add_flag("-f,--force", *force, "Ignore missing files");
-  sub->add_option("PATH", *paths, "Paths to remove")->required();
-  sub->callback([&run, &g, paths, recursive, force] {
-    run = [&g, paths, recursive, force]() -> Status {
+  auto f = std::make_shared<RmFlags>();
+  sub->add_flag("-r,-R,--recursive", f->recursive, "Remove directories and their contents");
+  sub->add_flag("-f,--force", f->force, "Ignore missing files; no operand is no error");
+  sub->add_option("PATH", f->paths, "Paths to remove");
+  sub->callback([&run, &g, f] {
+    run = [&g, f]() -> Status {
+      if (f->paths.empty()) return f->force ? Status::Ok() : InvalidArgument("rm: missing operand");
+      CatchInterrupts();
       DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
-      for (const std::string& raw : *paths) {
-        DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(raw));
-        auto a = fs->Stat(p);
-        if (!a.ok()) {
-          if (*force && a.status().code() == Code::kNotFound) continue;
-          return a.status().WithContext("rm");
-        }
-        if (client::IsDirectory(*a)) {
-          if (!*recursive) return Status(Code::kIsADirectory, "rm: " + p + ": is a directory (use -r)");
-          if (p == "/") return InvalidArgument("rm: refusing to remove /");
-          DFS_RETURN_IF_ERROR(RemoveTree(*fs, p).WithContext("rm"));
-        } else {
-          DFS_RETURN_IF_ERROR(fs->Remove(p).WithContext("rm"));
-        }
+      OperandErrors errors(g);
+      for (const DfsOperand& op : ExpandOperands(*fs, f->paths, errors)) {
+        if (!errors.Add(RemoveOne(*fs, *f, op).WithContext("rm"))) break;
       }
-      return Status::Ok();
+      return errors.Done();
     };
   });
 }

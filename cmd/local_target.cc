@@ -8,18 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cmd/cli_common.h"
+
 namespace dfs::cmd {
 namespace {
-
-Status Errno(const std::string& what) {
-  Code code = errno == ENOENT    ? Code::kNotFound
-              : errno == ENOTDIR ? Code::kNotADirectory
-              : errno == EISDIR  ? Code::kIsADirectory
-              : errno == EACCES  ? Code::kPermissionDenied
-              : errno == ENOSPC  ? Code::kResourceExhausted
-                                 : Code::kInternal;
-  return Status(code, what + ": " + strerror(errno));
-}
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -34,7 +26,7 @@ std::string NameOf(const std::string& path) {
 
 }  // namespace
 
-Result<LocalTarget> LocalTarget::Open(const std::string& dest) {
+Result<LocalTarget> LocalTarget::Open(const std::string& dest, mode_t new_mode) {
   LocalTarget t;
   t.path_ = dest;
   struct stat st;
@@ -44,7 +36,7 @@ Result<LocalTarget> LocalTarget::Open(const std::string& dest) {
     // /dev/null, a FIFO, a terminal: nothing to replace, just write.
     t.in_place_ = true;
     t.fd_ = open(dest.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (t.fd_ < 0) return Errno(dest);
+    if (t.fd_ < 0) return ErrnoStatus(dest);
     return t;
   }
   if (exists) {
@@ -54,7 +46,7 @@ Result<LocalTarget> LocalTarget::Open(const std::string& dest) {
       free(real);
     }
   }
-  const mode_t mode = exists ? (st.st_mode & 07777) : 0666;
+  const mode_t mode = exists ? (st.st_mode & 07777) : (new_mode & 07777);
   const std::string dir = DirOf(t.path_);
   t.fd_ = open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
   if (t.fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
@@ -62,16 +54,12 @@ Result<LocalTarget> LocalTarget::Open(const std::string& dest) {
     t.fd_ = mkostemp(tmpl.data(), O_CLOEXEC);
     if (t.fd_ >= 0) t.temp_name_ = tmpl;
   }
-  if (t.fd_ < 0) return Errno(dest);
+  if (t.fd_ < 0) return ErrnoStatus(dest);
   // O_TMPFILE and mkostemp apply the umask or 0600: the destination's mode
-  // (or a new file's 0666 less the umask) is wanted.
-  if (exists) {
-    (void)fchmod(t.fd_, mode);
-  } else if (!t.temp_name_.empty()) {
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(t.fd_, 0666 & ~mask);
-  }
+  // (or a new file's mode less the umask) is wanted.
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(t.fd_, exists ? mode : mode & ~mask);
   return t;
 }
 
@@ -95,7 +83,7 @@ Status LocalTarget::Commit() {
   fd_ = -1;
   if (in_place_) {
     committed_ = true;
-    if (close(fd) != 0) return Errno("closing " + path_);
+    if (close(fd) != 0) return ErrnoStatus("closing " + path_);
     return Status::Ok();
   }
   std::string temp = temp_name_;
@@ -105,14 +93,14 @@ Status LocalTarget::Commit() {
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     unlink(temp.c_str());
     if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-      Status st = Errno("linking the copy of " + path_);
+      Status st = ErrnoStatus("linking the copy of " + path_);
       close(fd);
       return st;
     }
     temp_name_ = temp;
   }
-  if (close(fd) != 0) return Errno("closing " + temp);
-  if (rename(temp.c_str(), path_.c_str()) != 0) return Errno("renaming " + temp + " to " + path_);
+  if (close(fd) != 0) return ErrnoStatus("closing " + temp);
+  if (rename(temp.c_str(), path_.c_str()) != 0) return ErrnoStatus("renaming " + temp + " to " + path_);
   committed_ = true;
   temp_name_.clear();
   return Status::Ok();

@@ -6,8 +6,11 @@
 // A copy that fails or is interrupted leaves the destination as it was;
 // with O_TMPFILE even kill -9 leaves nothing behind. A destination that is
 // not a regular file (a device such as /dev/null, a FIFO) is written in
-// place. An existing destination keeps its permission bits.
+// place. An existing destination keeps its permission bits; a new one gets
+// the mode given, less the umask.
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 
@@ -17,7 +20,8 @@ namespace dfs::cmd {
 
 class LocalTarget {
  public:
-  static Result<LocalTarget> Open(const std::string& path);
+  // `new_mode`: the permission bits if the destination is new.
+  static Result<LocalTarget> Open(const std::string& path, mode_t new_mode = 0666);
   LocalTarget(LocalTarget&& other) noexcept;
   LocalTarget& operator=(LocalTarget&&) = delete;
   ~LocalTarget();  // without Commit: the destination is left as it was

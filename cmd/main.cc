@@ -49,10 +49,13 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "Print only errors");
   app.add_flag("-v,--verbose", g.verbose, "Report repairs and more");
 
+  app.set_version_flag("--version", VersionString(), "Print the version and exit");
+
   Runner run;
-  for (Registrar r : {RegisterMeta, RegisterData, RegisterCluster, RegisterCp, RegisterCat, RegisterLs, RegisterStat,
-                      RegisterMkdir, RegisterRm, RegisterMv, RegisterLn, RegisterStatus, RegisterCorrupt, RegisterFsck,
-                      RegisterMount, RegisterKeygen}) {
+  for (Registrar r : {RegisterMeta,    RegisterData,  RegisterCluster, RegisterCp,     RegisterCat, RegisterLs,
+                      RegisterStat,    RegisterMkdir, RegisterRm,      RegisterMv,     RegisterLn,  RegisterTouch,
+                      RegisterChmod,   RegisterChown, RegisterSum,     RegisterDu,     RegisterDf,  RegisterStatus,
+                      RegisterCorrupt, RegisterFsck,  RegisterMount,   RegisterKeygen, RegisterHelp}) {
     r(app, g, run);
   }
 
@@ -61,6 +64,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();

@@ -132,6 +132,18 @@ Result<std::unique_ptr<FileWriter>> FileSystem::OpenWriter(const std::string& pa
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), staged);
 }
 
+Result<Attr> FileSystem::CreateEmpty(const std::string& path, const NewEntry& entry) {
+  proto::CreateReq req;
+  DFS_ASSIGN_OR_RETURN(req.path, NormalizePath(path));
+  req.mode = entry.mode;
+  req.uid = entry.uid;
+  req.gid = entry.gid;
+  req.exclusive = true;
+  Attr a;
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCreate>(req, &a));
+  return a;
+}
+
 Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
   DFS_ASSIGN_OR_RETURN(Attr a, TakeLease<Attr>([&]() -> Result<Attr> {
                          Attr got;

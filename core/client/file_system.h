@@ -103,6 +103,10 @@ class FileSystem {
   Result<std::unique_ptr<FileWriter>> CreateReplacing(const std::string& path, uint32_t block_size = 0,
                                                       const NewEntry& entry = NewEntry::File());
 
+  // An empty file at `path`, created only if nothing has that name
+  // (AlreadyExists otherwise): touch. No write lease is taken.
+  Result<Attr> CreateEmpty(const std::string& path, const NewEntry& entry = NewEntry::File());
+
   // Opens an existing file for writes at any offset and truncates
   // (a new write generation; the bytes stay); the lease is held until
   // EndWrite(fid).

@@ -6,9 +6,10 @@
 
 namespace dfs::client {
 
-Status SmallFileWriter::Add(std::string path, std::string bytes) {
+Status SmallFileWriter::Add(std::string path, std::string bytes, const NewEntry& entry) {
   pending_bytes_ += bytes.size();
   pending_.emplace_back(std::move(path), std::move(bytes));
+  pending_entries_.push_back(entry);
   if (pending_.size() >= kMaxFiles || pending_bytes_ >= kMaxBytes) return Finish();
   return Status::Ok();
 }
@@ -16,12 +17,14 @@ Status SmallFileWriter::Add(std::string path, std::string bytes) {
 Status SmallFileWriter::Finish() {
   if (pending_.empty()) return Status::Ok();
   auto group = std::move(pending_);
+  auto entries = std::move(pending_entries_);
   pending_.clear();
+  pending_entries_.clear();
   pending_bytes_ = 0;
 
   proto::CreateManyReq create;
-  for (const auto& [path, bytes] : group) {
-    proto::CreateReq r = leases_->CreateRequest(path, block_size_, NewEntry::File());
+  for (size_t k = 0; k < group.size(); ++k) {
+    proto::CreateReq r = leases_->CreateRequest(group[k].first, block_size_, entries[k]);
     r.replace = true;
     create.files.push_back(r);
   }

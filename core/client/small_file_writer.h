@@ -16,6 +16,7 @@
 #include "core/client/data_client.h"
 #include "core/client/lease_keeper.h"
 #include "core/client/meta_client.h"
+#include "core/client/options.h"
 
 namespace dfs::client {
 
@@ -28,7 +29,8 @@ class SmallFileWriter {
       : data_(data), meta_(meta), leases_(leases), block_size_(block_size) {}
 
   // Queues a file (normalised path) with all its bytes; may write the group.
-  Status Add(std::string path, std::string bytes);
+  // `entry`: mode and owner if the name is new (an existing one keeps its own).
+  Status Add(std::string path, std::string bytes, const NewEntry& entry = NewEntry::File());
 
   // Writes what is queued.
   Status Finish();
@@ -42,6 +44,7 @@ class SmallFileWriter {
   LeaseKeeper* leases_;
   uint32_t block_size_;
   std::vector<std::pair<std::string, std::string>> pending_;
+  std::vector<NewEntry> pending_entries_;  // beside pending_
   size_t pending_bytes_ = 0;
 };
 

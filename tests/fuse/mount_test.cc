@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -885,4 +886,32 @@ TEST_CASE("a file held open for writing through the mount outlives its capabilit
   CHECK(fsync(fd) == 0);
   CHECK(close(fd) == 0);
   CHECK(ReadAll(m.Path("/log")) == first + second);
+}
+
+TEST_CASE(
+    "dfs mount refuses a point already mounted, a missing or non-empty directory; umount says what failed, "
+    "each in one line",
+    "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  auto twice = c.Dfs({"mount", m.Path("")}, "", 30);
+  CHECK(twice.code == 1);
+  CHECK(twice.err.find("already a mount point (fuse.dfs)") != std::string::npos);
+  CHECK(std::count(twice.err.begin(), twice.err.end(), '\n') == 1);
+  auto missing = c.Dfs({"mount", c.dir() + "/nowhere"}, "", 30);
+  CHECK(missing.code == 1);
+  CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+  const std::string full = c.dir() + "/full";
+  std::filesystem::create_directories(full + "/x");
+  auto nonempty = c.Dfs({"mount", full}, "", 30);
+  CHECK(nonempty.code == 1);
+  CHECK(nonempty.err.find("not empty") != std::string::npos);
+  auto not_mounted = c.Dfs({"umount", full}, "", 30);
+  CHECK(not_mounted.code == 1);
+  CHECK(not_mounted.err == "dfs: umount: " + full + ": not mounted\n");
+  // Still one mount there, and it works.
+  std::ofstream(m.Path("/f")) << "x";
+  CHECK(c.Dfs({"cat", "/f"}).out == "x");
 }

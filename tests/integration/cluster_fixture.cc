@@ -397,10 +397,8 @@ std::vector<std::pair<int, int>> Cluster::Placement(const std::string& path) {
   auto r = Dfs({"stat", "--blocks", "--json", path});
   REQUIRE(r.code == 0);
   std::vector<std::pair<int, int>> out;
-  std::regex re("\"servers\": \\[(\\d+), (\\d+)\\]");
-  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), re); it != std::sregex_iterator(); ++it) {
-    out.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
-  }
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  for (const auto& b : doc.at("blocks")) out.emplace_back(b["servers"][0], b["servers"][1]);
   return out;
 }
 
