@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <map>
 
+#include "cmd/progress.h"
+
 namespace dfs::cmd {
 namespace {
 
@@ -51,6 +53,7 @@ bool OperandErrors::Add(const Status& st) {
     if (stop_.ok()) stop_ = st.code() == Code::kCancelled ? st : Status(Code::kCancelled, "interrupted");
     return false;
   }
+  ClearStatusLine();
   fprintf(stderr, "dfs: %s\n", st.ToString().c_str());
   exit_code_ = std::max(exit_code_, st.code() == Code::kInvalidArgument ? 2 : 1);
   return true;
@@ -162,7 +165,9 @@ Result<client::ClientOptions> MakeOptions(const Globals& g) {
   o.cancel = &interrupted;
   bool quiet = g.quiet;
   o.notice = [quiet](const std::string& message) {
-    if (!quiet) fprintf(stderr, "dfs: %s\n", message.c_str());
+    if (quiet) return;
+    ClearStatusLine();
+    fprintf(stderr, "dfs: %s\n", message.c_str());
   };
   return o;
 }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cmd/cli_common.h"
+#include "cmd/progress.h"
 #include "core/common/identity.h"
 #include "transport/curve.h"
 
@@ -34,6 +35,11 @@ struct ClusterFlags {
 };
 
 std::string Endpoint(uint32_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// Prometheus metrics of a local cluster: the meta server on the base port
+// + 1000, data server i on the next ones.
+constexpr uint32_t kMetricsOffset = 1000;
+std::string MetricsAt(uint32_t port) { return "127.0.0.1:" + std::to_string(port + kMetricsOffset); }
 
 // The real path of `arg` as process `pid` sees it (relative to its cwd).
 std::string RealPathOf(pid_t pid, const std::string& arg) {
@@ -142,7 +148,7 @@ Result<Layout> LoadLayout(const ClusterFlags& f, bool creating) {
     l.base_port = f.base_port ? f.base_port : 7100;
   }
   if (l.servers < 2) return InvalidArgument("a cluster needs at least 2 data servers (--servers)");
-  if (l.base_port + l.servers > 65535)
+  if (l.base_port + kMetricsOffset + l.servers > 65535)
     return InvalidArgument("--base-port too high for " + std::to_string(l.servers) + " servers");
   return l;
 }
@@ -234,17 +240,20 @@ Status Up(const ClusterFlags& f, const Globals& g) {
   std::vector<std::string> meta_args = {self,       "meta", "--dir",          l.meta_dir(),
                                         "--listen", meta,   "--data-servers", servers};
   meta_args.insert(meta_args.end(), meta_keys.begin(), meta_keys.end());
+  meta_args.insert(meta_args.end(), {"--metrics-listen", MetricsAt(l.base_port)});
   DFS_RETURN_IF_ERROR(start(l.meta_pid(), l.meta_dir(), meta_args, l.dir + "/logs/meta.log"));
   for (uint32_t i = 0; i < l.servers; ++i) {
     std::vector<std::string> data_args = {self,      "--meta",          meta,    "data",
                                           "--index", std::to_string(i), "--dir", l.data_dir(i)};
     data_args.insert(data_args.end(), data_keys.begin(), data_keys.end());
+    data_args.insert(data_args.end(), {"--metrics-listen", MetricsAt(l.base_port + 1 + i)});
     DFS_RETURN_IF_ERROR(
         start(l.data_pid(i), l.data_dir(i), data_args, l.dir + "/logs/data-" + std::to_string(i) + ".log"));
   }
   // Wait until every server answers.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   Status last;
+  Progress progress("dfs cluster up", ProgressWanted(g.quiet));
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running(l.meta_pid(), l.meta_dir())) {
       return Unavailable("the meta server did not start; see " + l.dir + "/logs/meta.log");
@@ -262,11 +271,17 @@ Status Up(const ClusterFlags& f, const Globals& g) {
         up += s.status.ok();
         if (!s.status.ok()) last = s.status;
       }
+      progress.Say("the meta server and " + std::to_string(up) + " of " + std::to_string(l.servers) +
+                   " data servers answer");
       if (up == l.servers) {
+        progress.Done();
         std::ofstream(l.dir + "/cluster.id") << (*fsys)->map().cluster_id << "\n";
         if (!g.quiet) {
           printf("dfs cluster up: meta %s, %u data servers on ports %u-%u; state and logs in %s\n", meta.c_str(),
                  l.servers, l.base_port + 1, l.base_port + l.servers, l.dir.c_str());
+          printf("metrics (Prometheus): http://%s/metrics (meta), ports %u-%u (data servers)\n",
+                 MetricsAt(l.base_port).c_str(), l.base_port + kMetricsOffset + 1,
+                 l.base_port + kMetricsOffset + l.servers);
           if (meta != "tcp://127.0.0.1:7100") printf("export DFS_META=%s\n", meta.c_str());
           if (f.insecure) {
             printf("INSECURE: no keys (--insecure): anyone who reaches these loopback ports is trusted\n");
@@ -279,6 +294,7 @@ Status Up(const ClusterFlags& f, const Globals& g) {
       }
     } else {
       last = fsys.status();
+      progress.Say("waiting for the meta server at " + meta);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -2,6 +2,11 @@
 // (cmd/copier.h says how). dfs paths are written dfs:/path, globs in them
 // expanded by dfs; "-" is standard input or output. Copying into an
 // existing directory keeps the source's name.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
 #include "cmd/cli_common.h"
 #include "cmd/copier.h"
 #include "cmd/operands.h"
@@ -26,6 +31,45 @@ Result<std::vector<Place>> Sources(client::FileSystem& fs, const std::vector<Pla
     }
   }
   return out;
+}
+
+// What a local source holds (regular files, bytes), for the progress
+// line's total.
+void LocalTotal(const std::string& path, bool follow, bool recursive, uint64_t* bytes, uint64_t* files) {
+  struct stat st;
+  if ((follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st)) != 0) return;
+  if (S_ISREG(st.st_mode)) {
+    *bytes += static_cast<uint64_t>(st.st_size);
+    ++*files;
+  } else if (S_ISDIR(st.st_mode) && recursive) {
+    DIR* d = opendir(path.c_str());
+    if (!d) return;
+    while (struct dirent* e = readdir(d)) {
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        LocalTotal(path + "/" + e->d_name, follow, recursive, bytes, files);
+      }
+    }
+    closedir(d);
+  }
+}
+
+// The whole copy's size, when it can be known without walking a dfs tree.
+void SetTotal(Copier& copier, const CpFlags& f, const std::vector<Place>& srcs, Progress* progress) {
+  uint64_t bytes = 0, files = 0;
+  for (const Place& s : srcs) {
+    if (s.stdio) return;
+    if (!s.dfs) {
+      LocalTotal(s.path, f.dereference || f.command_line || !f.recursive, f.recursive, &bytes, &files);
+      continue;
+    }
+    auto node = copier.Look(s, !f.recursive || f.dereference || f.command_line);
+    if (!node.ok() || node->kind == Node::kDirectory) return;  // a dfs tree: not walked twice
+    if (node->kind == Node::kFile) {
+      bytes += node->attr.size;
+      ++files;
+    }
+  }
+  progress->SetTotal(bytes, files);
 }
 
 Status RunCp(Globals& g, const CpFlags& f) {
@@ -53,6 +97,12 @@ Status RunCp(Globals& g, const CpFlags& f) {
   DFS_ASSIGN_OR_RETURN(std::vector<Place> srcs, Sources(*fs, written));
   DFS_ASSIGN_OR_RETURN(Node there, copier.Look(dst, true));
   const bool into_dir = there.kind == Node::kDirectory && !dst.stdio;
+  // Not to a terminal that also shows the data (cp to -).
+  Progress progress("cp", ProgressWanted(g.quiet) && !dst.stdio);
+  if (progress.enabled()) {
+    SetTotal(copier, f, srcs, &progress);
+    copier.set_progress(&progress);
+  }
   if (dst.dir_only && there.kind != Node::kMissing && !into_dir) {
     return Status(Code::kNotADirectory, "cp: " + Show(dst) + ": not a directory");
   }

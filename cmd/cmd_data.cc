@@ -1,6 +1,7 @@
 // dfs data: run a data server.
 #include "cmd/cli_common.h"
 #include "core/data/data_server.h"
+#include "transport/metrics_http.h"
 
 namespace dfs::cmd {
 
@@ -21,6 +22,8 @@ void RegisterData(CLI::App& app, Globals& g, Runner& run) {
   sub->add_option("--scrub-mbps", o->scrub_mbps, "The scrubber reads at most this many MB/s (default 50)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--key", o->key_file, "The cluster's server key pair (zcert; dfs cluster up makes keys/server.key)");
+  sub->add_option("--metrics-listen", o->metrics_listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md)");
   sub->add_flag("--insecure", o->insecure,
                 "Serve without keys: anyone who reaches the port is trusted (loopback endpoints only)");
   sub->callback([&run, &g, o] {
@@ -28,6 +31,9 @@ void RegisterData(CLI::App& app, Globals& g, Runner& run) {
       o->meta = g.meta;
       DFS_RETURN_IF_ERROR(CheckEndpoint(g.meta, "--meta (or DFS_META)"));
       if (!o->listen.empty()) DFS_RETURN_IF_ERROR(CheckEndpoint(o->listen, "--listen", /*listen=*/true));
+      if (!o->metrics_listen.empty()) {
+        DFS_RETURN_IF_ERROR(transport::CheckHostPort(o->metrics_listen, "--metrics-listen"));
+      }
       ServerProcess self("dfs data " + std::to_string(o->index), o->dir);
       return data::RunDataServer(*o);
     };

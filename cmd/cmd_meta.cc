@@ -1,6 +1,7 @@
 // dfs meta: run the meta server.
 #include "cmd/cli_common.h"
 #include "core/meta/meta_service.h"
+#include "transport/metrics_http.h"
 
 namespace dfs::cmd {
 
@@ -20,6 +21,8 @@ void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client o
   sub->add_option("--key", o->key_file, "The cluster's server key pair (zcert; dfs cluster up makes keys/server.key)");
   sub->add_option("--authorized-keys", o->authorized_keys,
                   "The keys admitted, with role and identity (docs/security.md); re-read when it changes");
+  sub->add_option("--metrics-listen", o->metrics_listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md)");
   sub->add_flag("--insecure", o->insecure,
                 "Serve without keys: anyone who reaches the port is trusted (loopback endpoints only)");
   auto cap_hours = std::make_shared<double>(24);
@@ -45,6 +48,9 @@ void RegisterMeta(CLI::App& app, Globals& /*g: the meta server takes no client o
                                std::to_string(o->data_servers.size()));
       }
       DFS_RETURN_IF_ERROR(CheckEndpoint(o->listen, "--listen", /*listen=*/true));
+      if (!o->metrics_listen.empty()) {
+        DFS_RETURN_IF_ERROR(transport::CheckHostPort(o->metrics_listen, "--metrics-listen"));
+      }
       ServerProcess self("dfs meta", o->dir);
       return meta::RunMetaServer(*o);
     };

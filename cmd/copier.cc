@@ -144,11 +144,15 @@ Result<Place> ParsePlace(const std::string& arg) {
 std::string Show(const Place& p) { return p.stdio ? "-" : p.dfs ? "dfs:" + p.path + (p.dir_only ? "/" : "") : p.path; }
 
 Copier::Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& errors)
-    : fs_(fs), flags_(flags), errors_(errors), umask_([] {
+    : fs_(fs),
+      flags_(flags),
+      errors_(errors),
+      umask_([] {
         mode_t m = umask(0);
         umask(m);
         return m;
-      }()) {}
+      }()),
+      progress_(&quiet_) {}
 
 Copier::~Copier() = default;
 
@@ -323,6 +327,8 @@ Status Copier::CopyFile(const Place& src, const Node& node, const Place& dst) {
     client::NewEntry entry = client::NewEntry::File();
     entry.mode = NewMode(node);
     if (flags_.preserve) preserve_after_finish_.emplace_back(dst.path, node);
+    progress_->AddBytes(bytes.size());
+    progress_->FileDone();
     return small_->Add(dst.path, std::move(bytes), entry);
   }
   if (dst.dfs) {
@@ -330,7 +336,10 @@ Status Copier::CopyFile(const Place& src, const Node& node, const Place& dst) {
     wrote_dfs_ = true;
     client::FileWriter& w = *writer;
     if (src.dfs) {
-      DFS_RETURN_IF_ERROR(fs_.Read(node.attr, src.path, [&](const char* b, size_t n) { return w.Write(b, n); }));
+      DFS_RETURN_IF_ERROR(fs_.Read(node.attr, src.path, [&](const char* b, size_t n) {
+        progress_->AddBytes(n);
+        return w.Write(b, n);
+      }));
     } else {
       int fd = src.stdio ? 0 : open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) return ErrnoStatus(src.path);
@@ -341,6 +350,7 @@ Status Copier::CopyFile(const Place& src, const Node& node, const Place& dst) {
     // Until Close publishes it, the copy has no name: an error above
     // drops it (the writer's destructor) and the destination stays.
     DFS_RETURN_IF_ERROR(w.Close().WithContext(Show(dst)));
+    progress_->FileDone();
     return flags_.preserve ? PreserveDfs(dst.path, node) : Status::Ok();
   }
   // dfs -> local or stdout (a local -> local copy is refused earlier).
@@ -348,15 +358,19 @@ Status Copier::CopyFile(const Place& src, const Node& node, const Place& dst) {
     return fs_.Read(node.attr, src.path, [&](const char* b, size_t n) { return WriteAll(1, b, n, "standard output"); });
   }
   DFS_ASSIGN_OR_RETURN(LocalTarget target, LocalTarget::Open(dst.path, NewMode(node)));
-  DFS_RETURN_IF_ERROR(
-      fs_.Read(node.attr, src.path, [&](const char* b, size_t n) { return WriteAll(target.fd(), b, n, dst.path); }));
+  DFS_RETURN_IF_ERROR(fs_.Read(node.attr, src.path, [&](const char* b, size_t n) {
+    progress_->AddBytes(n);
+    return WriteAll(target.fd(), b, n, dst.path);
+  }));
   if (flags_.preserve) {
     if (fchown(target.fd(), node.uid, node.gid) != 0) (void)!fchown(target.fd(), -1, node.gid);
     if (fchmod(target.fd(), node.mode & 07777) != 0) return ErrnoStatus("chmod " + dst.path);
     struct timespec times[2] = {Timespec(node.atime_ns), Timespec(node.mtime_ns)};
     if (futimens(target.fd(), times) != 0) return ErrnoStatus("setting the times of " + dst.path);
   }
-  return target.Commit();
+  DFS_RETURN_IF_ERROR(target.Commit());
+  progress_->FileDone();
+  return Status::Ok();
 }
 
 Status Copier::CopySymlink(const Node& node, const Place& dst) {
@@ -504,6 +518,7 @@ Status Copier::ReadLocal(int fd, const std::string& what, client::FileWriter* w)
       if (r < 0) return ErrnoStatus("reading " + what);
       if (r == 0) return Status::Ok();
       DFS_RETURN_IF_ERROR(w->Write(buf.data(), static_cast<size_t>(r)));
+      progress_->AddBytes(static_cast<uint64_t>(r));
       at += r;
     }
   }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cmd/cli_common.h"
+#include "cmd/progress.h"
 
 namespace dfs::cmd {
 
@@ -69,6 +70,8 @@ class Copier {
   ~Copier();
 
   bool wrote_dfs() const { return wrote_dfs_; }
+  // Where bytes and files copied are counted (a terminal's progress line).
+  void set_progress(Progress* p) { progress_ = p; }
 
   // What `p` is; symlinks followed if `follow`.
   Result<Node> Look(const Place& p, bool follow);
@@ -107,6 +110,8 @@ class Copier {
   std::unique_ptr<client::SmallFileWriter> small_;
   std::vector<std::pair<std::string, Node>> preserve_after_finish_;
   std::vector<std::pair<uint64_t, uint64_t>> ancestors_;  // directories being copied (-L loops)
+  Progress* progress_ = nullptr;
+  Progress quiet_{"", false};  // progress_ when none is shown
 };
 
 }  // namespace dfs::cmd

@@ -4,13 +4,50 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/common/metrics.h"
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
+#include "transport/metrics_http.h"
 #include "transport/server_loop.h"
 #include "transport/zmq_channel.h"
 
 namespace dfs::data {
 namespace {
+
+// The store's state as gauges and counters (docs/metrics.md).
+void SetStoreMetrics(const DataService& service, Metrics* m) {
+  auto st = service.Stat();
+  if (!st.ok()) return;
+  const proto::ServerStatRsp& s = *st;
+  m->Set("up", "1 while the server serves; rebuilding is 1 in dfs_data_rebuilding.", 1);
+  m->Set("rebuilding", "1 while the server restores what it lacks from its neighbours.", s.state == "rebuilding");
+  m->Set("files", "Files this server holds blocks of.", static_cast<double>(s.files));
+  m->Set("blocks", "Blocks stored.", static_cast<double>(s.blocks));
+  m->Set("live_bytes", "Bytes of live blocks and their indexes on disk.", static_cast<double>(s.live_bytes));
+  m->Set("trash_bytes", "Bytes of deleted files kept in the trash.", static_cast<double>(s.trash_bytes));
+  m->Set("trash_files", "Deleted files kept in the trash.", static_cast<double>(s.trash_files));
+  m->Set("disk_free_bytes", "Free bytes on the data directory's disk.", static_cast<double>(s.disk_free));
+  m->Set("disk_total_bytes", "Size of the data directory's disk.", static_cast<double>(s.disk_total));
+  m->Set("disk_used_bytes", "Used bytes on the data directory's disk (any owner).",
+         static_cast<double>(s.disk_total - std::min(s.disk_total, s.disk_free)));
+  m->Set("rebuild_blocks_total", "Blocks restored by rebuilds since start.", static_cast<double>(s.rebuild_blocks),
+         true);
+  m->Set("rebuild_bytes_total", "Bytes restored by rebuilds since start.", static_cast<double>(s.rebuild_bytes), true);
+  m->Set("rebuild_lost_blocks_total", "Blocks a rebuild found no good copy of.", static_cast<double>(s.rebuild_lost),
+         true);
+  m->Set("scrub_pass_blocks", "Blocks verified so far in the scrubber's current pass.",
+         static_cast<double>(s.scrub_pass_blocks));
+  m->Set("scrub_last_pass_timestamp_seconds", "When the scrubber last finished a pass (0: not yet).",
+         s.scrub_last_pass_ns / 1e9);
+  m->Set("scrub_found_total", "Bad copies the scrubber found since start.", static_cast<double>(s.scrub_found), true);
+  m->Set("repairs_total", "Bad copies repaired from the other holder (scrubber) since start.",
+         static_cast<double>(s.scrub_repaired), true);
+  m->Set("scrub_unrepaired_total", "Bad copies with no good copy anywhere, found by the scrubber.",
+         static_cast<double>(s.scrub_unrepaired), true);
+  m->Set("reclaimed_files_total", "Orphaned files moved to the trash since start.",
+         static_cast<double>(s.reclaimed_files), true);
+  m->Set("flushes_total", "Flush requests served (durability points).", static_cast<double>(s.flushes), true);
+}
 
 // Learns the cluster id and the data server map, waiting for the meta server
 // as long as it takes, unless the server is told to stop.
@@ -153,7 +190,22 @@ Status RunDataServer(const DataServerOptions& options) {
       }
     });
   }
-  loop.Run([&](transport::Message&& m) { return service.Handle(std::move(m)); });
+  Metrics metrics("dfs_data", {{"server", std::to_string(options.index)}});
+  transport::MetricsHttp http;
+  const bool measured = !options.metrics_listen.empty();
+  if (measured) {
+    DFS_RETURN_IF_ERROR(http.Start(options.metrics_listen, [&] { return metrics.Text(); }));
+    fprintf(stderr, "dfs data %u: metrics on http://%s/metrics\n", options.index, options.metrics_listen.c_str());
+  }
+  int ticks = 0;
+  loop.Run(
+      [&](transport::Message&& m) {
+        if (!measured) return service.Handle(std::move(m));
+        return Measured(&metrics, std::move(m), [&](transport::Message&& r) { return service.Handle(std::move(r)); });
+      },
+      [&] {
+        if (measured && ticks++ % 5 == 0) SetStoreMetrics(service, &metrics);  // about every second
+      });
   if (refresher.joinable()) refresher.join();
   fprintf(stderr, "dfs data %u: stopping\n", options.index);
   return Status::Ok();

@@ -22,6 +22,7 @@ struct DataServerOptions {
   std::string key_file;            // the cluster's server key pair (zcert); required unless insecure
   bool insecure = false;           // no keys: every request trusted (loopback endpoints only)
   double key_refresh_seconds = 5;  // how often the admitted keys are fetched from the meta server
+  std::string metrics_listen;      // HOST:PORT for Prometheus metrics over HTTP; empty: none
 };
 
 // Runs data server `index` until SIGINT/SIGTERM, which stop it within two

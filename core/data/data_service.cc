@@ -179,6 +179,11 @@ transport::Message DataService::Dispatch(transport::Message&& request) {
   }
 }
 
+Result<proto::ServerStatRsp> DataService::Stat() const {
+  DFS_ASSIGN_OR_RETURN(StoreStats stats, store_->Stats());
+  return ServerStat(stats);
+}
+
 proto::ServerStatRsp DataService::ServerStat(const StoreStats& stats) const {
   proto::ServerStatRsp rsp;
   rsp.index = store_->index();

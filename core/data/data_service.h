@@ -32,6 +32,8 @@ class DataService {
   DataService(BlockStore* store, ServiceParts parts, std::string cluster_id, const Gate* gate = nullptr)
       : store_(store), parts_(parts), cluster_id_(std::move(cluster_id)), gate_(gate) {}
   transport::Message Handle(transport::Message&& request);
+  // What ServerStat answers, for this server's own metrics.
+  Result<proto::ServerStatRsp> Stat() const;
 
  private:
   transport::Message Dispatch(transport::Message&& request);

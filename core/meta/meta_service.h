@@ -41,6 +41,7 @@ struct MetaServerOptions {
   std::string dir;
   std::string listen;
   std::vector<std::string> data_servers;  // empty: use the stored map
+  std::string metrics_listen;             // HOST:PORT for Prometheus metrics over HTTP; empty: none
   uint32_t block_size = 0;                // 0: keep the stored default (512)
   double lease_seconds = 60;              // a writer that stops renewing loses its lease after this
   std::string key_file;                   // the cluster's server key pair (zcert)

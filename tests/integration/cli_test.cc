@@ -15,7 +15,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "cluster_fixture.h"
@@ -406,16 +408,17 @@ TEST_CASE("dfs --version, dfs help SUBCOMMAND and a bash completion script", "[i
 
 namespace {
 
-// A base port with the next `n` ports free too (bound and released).
+// A base port with the next `n` ports free too (bound and released), and
+// the same run 1000 ports up (where cluster up puts its metrics).
 int FreeRun(int n) {
   for (int attempt = 0; attempt < 200; ++attempt) {
-    int base = 20000 + (getpid() * 7 + attempt * 97) % 30000;
+    int base = 20000 + (getpid() * 7 + attempt * 97) % 30000;  // up to 51000: +1000 fits
     bool all = true;
-    for (int i = 0; i < n && all; ++i) {
+    for (int i = 0; i < 2 * n && all; ++i) {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in a{};
       a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(base + i));
+      a.sin_port = htons(static_cast<uint16_t>(base + (i < n ? i : 1000 + i - n)));
       a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       all = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
       close(fd);
@@ -503,4 +506,145 @@ TEST_CASE(
   auto start = std::chrono::steady_clock::now();
   by_hand.Wait(15);
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 5);
+}
+
+TEST_CASE("on a terminal cp and cluster up show one line that updates itself; -q or a pipe show none",
+          "[integration][cli]") {
+  if (Run({"script", "--version"}).code != 0) {
+    WARN("SKIPPED: no script(1) here to give the command a terminal");
+    return;
+  }
+  Cluster c(3);
+  const std::string big = c.LocalFile("big", RandomBytes(48 << 20, 5));
+  const std::string dfs = dfs::testing::DfsBinary() + " --meta " + c.meta_endpoint() + " --key " + c.admin_key();
+  auto tty = Run({"script", "-qfec", dfs + " cp " + big + " dfs:/big", "/dev/null"});
+  REQUIRE(tty.code == 0);
+  CHECK(tty.out.find("\r\033[Kcp: ") != std::string::npos);
+  CHECK(tty.out.find(" of 48M (") != std::string::npos);
+  CHECK(tty.out.find("1 files") != std::string::npos);
+  CHECK(tty.out.find(" MB/s") != std::string::npos);
+  CHECK(tty.out.find('\n') == std::string::npos);  // one line, rewritten, then erased
+  CHECK(tty.out.substr(tty.out.size() - 4) == "\r\033[K");
+  auto quiet = Run({"script", "-qfec", dfs + " -q cp " + big + " dfs:/big", "/dev/null"});
+  CHECK(quiet.code == 0);
+  CHECK(quiet.out.empty());
+  auto piped = c.Dfs({"cp", big, "dfs:/big"});
+  CHECK(piped.code == 0);
+  CHECK(piped.err.empty());
+  CHECK(c.Dfs({"sum", "/big"}).out.substr(0, 64) == Run({"sha256sum", big}).out.substr(0, 64));
+
+  // An error while the line is shown takes a line of its own.
+  auto mixed = Run({"script", "-qfec", dfs + " cp " + big + " " + c.dir() + "/none dfs:/", "/dev/null"});
+  CHECK(mixed.code == 1);
+  CHECK(mixed.out.find("\r\033[Kdfs: cp: " + c.dir() + "/none: no such file or directory\r\n") != std::string::npos);
+}
+
+namespace {
+
+// GET `path` from 127.0.0.1:port over HTTP/1.0, with bash's /dev/tcp.
+std::string HttpGet(int port, const std::string& path) {
+  auto r = Run({"bash", "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + " && printf 'GET " + path +
+                    " HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"},
+               "", 20);
+  return r.out;
+}
+
+// Checks the Prometheus text format strictly (every sample's family has
+// HELP and TYPE first, names and labels well formed, values numbers,
+// histogram buckets cumulative and ending in +Inf = _count) and returns
+// sample -> value.
+std::map<std::string, double> ParsePrometheus(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+  const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+  const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram))");
+  const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?[0-9.e+-]+|\+Inf))");
+  std::string helped;
+  for (const std::string& line : Lines(text)) {
+    std::smatch m;
+    if (std::regex_match(line, m, help)) {
+      helped = m[1];
+    } else if (std::regex_match(line, m, type)) {
+      CHECK(m[1] == helped);
+      types[m[1]] = m[2];
+    } else {
+      INFO(line);
+      REQUIRE(std::regex_match(line, m, sample));
+      std::string family = m[1];
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        const std::string s = suffix;
+        if (!types.count(family) && family.size() > s.size() &&
+            family.compare(family.size() - s.size(), s.size(), s) == 0) {
+          family = family.substr(0, family.size() - s.size());
+        }
+      }
+      CHECK(types.count(family) == 1);
+      samples[std::string(m[1]) + std::string(m[2])] = std::stod(m[3]);
+    }
+  }
+  return samples;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "servers serve Prometheus metrics that cluster up turns on: requests, errors and latency by operation, "
+    "bytes, disk",
+    "[integration][cli]") {
+  const std::string dfs = dfs::testing::DfsBinary();
+  const std::string dir = fs::temp_directory_path() / ("dfs-metrics-" + std::to_string(getpid()));
+  ClusterDirs dirs{{dir}};
+  const int port = FreeRun(3);
+  const std::string p = std::to_string(port);
+  auto up = Run({dfs, "cluster", "up", "--insecure", "--servers", "2", "--dir", dir, "--base-port", p}, "", 60);
+  REQUIRE(up.code == 0);
+  CHECK(up.out.find("http://127.0.0.1:" + std::to_string(port + 1000) + "/metrics") != std::string::npos);
+  const std::string meta = "tcp://127.0.0.1:" + p;
+  const std::string bytes = RandomBytes(100000, 9);
+  REQUIRE(Run({dfs, "--meta", meta, "--key", "none", "cp", "-", "dfs:/f"}, bytes).code == 0);
+  REQUIRE(Run({dfs, "--meta", meta, "--key", "none", "cat", "/f"}).out == bytes);
+  CHECK(Run({dfs, "--meta", meta, "--key", "none", "stat", "/missing"}).code == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the data servers' gauges, set each second
+
+  auto body = [](const std::string& reply) {
+    size_t at = reply.find("\r\n\r\n");
+    REQUIRE(at != std::string::npos);
+    CHECK(reply.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+    CHECK(reply.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
+    return reply.substr(at + 4);
+  };
+  auto m = ParsePrometheus(body(HttpGet(port + 1000, "/metrics")));
+  CHECK(m["dfs_meta_requests_total{op=\"Create\"}"] >= 1);
+  CHECK(m["dfs_meta_requests_total{op=\"Commit\"}"] >= 1);
+  CHECK(m["dfs_meta_request_errors_total{op=\"Lookup\",code=\"not_found\"}"] >= 1);
+  CHECK(m["dfs_meta_request_seconds_bucket{op=\"Lookup\",le=\"+Inf\"}"] ==
+        m["dfs_meta_request_seconds_count{op=\"Lookup\"}"]);
+  CHECK(m["dfs_meta_request_seconds_bucket{op=\"Lookup\",le=\"0.0001\"}"] <=
+        m["dfs_meta_request_seconds_bucket{op=\"Lookup\",le=\"10\"}"]);
+
+  double received = 0, sent = 0;
+  for (int i = 0; i < 2; ++i) {
+    auto d = ParsePrometheus(body(HttpGet(port + 1001 + i, "/metrics")));
+    const std::string s = "{server=\"" + std::to_string(i) + "\"}";
+    received += d["dfs_data_received_bytes_total" + s];
+    sent += d["dfs_data_sent_bytes_total" + s];
+    CHECK(d["dfs_data_disk_total_bytes" + s] > 0);
+    CHECK(d["dfs_data_blocks" + s] > 0);
+    CHECK(d["dfs_data_requests_total{server=\"" + std::to_string(i) + "\",op=\"WriteBlocks\"}"] >= 1);
+    CHECK(d.count("dfs_data_trash_bytes" + s) == 1);
+    CHECK(d.count("dfs_data_repairs_total" + s) == 1);
+    CHECK(d.count("dfs_data_scrub_pass_blocks" + s) == 1);
+    CHECK(d.count("dfs_data_rebuild_blocks_total" + s) == 1);
+  }
+  CHECK(received >= 2 * bytes.size());  // both copies came in
+  CHECK(sent >= bytes.size());          // one copy went out to the reader
+  CHECK(HttpGet(port + 1000, "/other").rfind("HTTP/1.0 404", 0) == 0);
+
+  // A malformed --metrics-listen is refused before the server starts.
+  auto bad = Run({dfs, "meta", "--dir", dir + "/never", "--insecure", "--listen", "tcp://127.0.0.1:1",
+                  "--metrics-listen", "nowhere"});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--metrics-listen") != std::string::npos);
 }

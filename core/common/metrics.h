@@ -1,0 +1,74 @@
+// Metrics: what a server counts for monitoring, rendered in the Prometheus
+// text format (docs/metrics.md): requests by operation, errors by
+// operation and code, a latency histogram per operation, bytes in and out,
+// and gauges a server sets from its own state (disk, trash, scrub, rebuild).
+// Thread-safety: any thread; the server loop records, the HTTP thread renders.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/common/protocol.h"
+#include "transport/message.h"
+
+namespace dfs {
+
+class Metrics {
+ public:
+  // `prefix`: "dfs_meta" or "dfs_data"; `labels`: for every sample, as
+  // {"server", "3"}.
+  Metrics(std::string prefix, std::vector<std::pair<std::string, std::string>> labels);
+
+  // One request served: its operation and outcome (from the reply's
+  // header), how long it took, and the bytes of request and reply.
+  void Served(uint64_t request_bytes, const transport::Message& reply, double seconds);
+
+  // A gauge or counter the server keeps itself; `help` says what it is.
+  void Set(const std::string& name, const std::string& help, double value, bool counter = false);
+
+  std::string Text() const;
+
+  // Latency buckets, seconds (upper bounds; +Inf follows).
+  static const std::vector<double>& Buckets();
+
+ private:
+  struct PerOp {
+    uint64_t requests = 0;
+    std::map<std::string, uint64_t> errors;  // by code name
+    std::vector<uint64_t> buckets;           // counts per bucket, not cumulative
+    double seconds = 0;
+  };
+  struct Value {
+    std::string help;
+    double value = 0;
+    bool counter = false;
+  };
+
+  std::string Labels(const std::string& extra = "") const;
+
+  const std::string prefix_;
+  std::string labels_;  // rendered: server="3"
+  mutable std::mutex mu_;
+  std::map<std::string, PerOp> ops_;  // by operation name
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  std::map<std::string, Value> values_;
+};
+
+uint64_t MessageBytes(const transport::Message& m);
+
+// Serves `request` with `handle` and counts it in `m`.
+template <typename Handle>
+transport::Message Measured(Metrics* m, transport::Message&& request, Handle&& handle) {
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t in = MessageBytes(request);  // before the handler takes it
+  transport::Message reply = handle(std::move(request));
+  m->Served(in, reply, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return reply;
+}
+
+}  // namespace dfs
