@@ -122,4 +122,23 @@ std::string Metrics::Text() const {
   return out;
 }
 
+Status ServerMetrics::Start(const std::string& listen, const std::string& server) {
+  if (listen.empty()) return Status::Ok();
+  DFS_RETURN_IF_ERROR(http_.Start(listen, [this] { return metrics_.Text(); }));
+  fprintf(stderr, "%s: metrics on http://%s/metrics\n", server.c_str(), listen.c_str());
+  on_ = true;
+  return Status::Ok();
+}
+
+ServerMetrics::Handler ServerMetrics::Wrap(Handler handle) {
+  if (!on_) return handle;
+  return [this, handle = std::move(handle)](transport::Message&& request) {
+    const auto start = std::chrono::steady_clock::now();
+    const uint64_t in = MessageBytes(request);  // before the handler takes it
+    transport::Message reply = handle(std::move(request));
+    metrics_.Served(in, reply, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return reply;
+  };
+}
+
 }  // namespace dfs

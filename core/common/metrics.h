@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "core/common/protocol.h"
 #include "transport/message.h"
+#include "transport/metrics_http.h"
 
 namespace dfs {
 
@@ -61,14 +63,27 @@ class Metrics {
 
 uint64_t MessageBytes(const transport::Message& m);
 
-// Serves `request` with `handle` and counts it in `m`.
-template <typename Handle>
-transport::Message Measured(Metrics* m, transport::Message&& request, Handle&& handle) {
-  const auto start = std::chrono::steady_clock::now();
-  const uint64_t in = MessageBytes(request);  // before the handler takes it
-  transport::Message reply = handle(std::move(request));
-  m->Served(in, reply, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return reply;
-}
+// A server's Metrics, served over HTTP when it was given --metrics-listen.
+class ServerMetrics {
+ public:
+  using Handler = std::function<transport::Message(transport::Message&&)>;
+
+  ServerMetrics(std::string prefix, std::vector<std::pair<std::string, std::string>> labels)
+      : metrics_(std::move(prefix), std::move(labels)) {}
+
+  // Serves them on `listen` (HOST:PORT), saying so on stderr as `server`;
+  // an empty `listen`: no metrics, and Wrap adds nothing.
+  Status Start(const std::string& listen, const std::string& server);
+  bool on() const { return on_; }
+  Metrics& metrics() { return metrics_; }
+
+  // `handle`, each request counted and timed when metrics are on.
+  Handler Wrap(Handler handle);
+
+ private:
+  Metrics metrics_;
+  transport::MetricsHttp http_;
+  bool on_ = false;
+};
 
 }  // namespace dfs

@@ -7,7 +7,6 @@
 #include "core/common/metrics.h"
 #include "core/common/protocol.h"
 #include "core/data/data_service.h"
-#include "transport/metrics_http.h"
 #include "transport/server_loop.h"
 #include "transport/zmq_channel.h"
 
@@ -190,22 +189,12 @@ Status RunDataServer(const DataServerOptions& options) {
       }
     });
   }
-  Metrics metrics("dfs_data", {{"server", std::to_string(options.index)}});
-  transport::MetricsHttp http;
-  const bool measured = !options.metrics_listen.empty();
-  if (measured) {
-    DFS_RETURN_IF_ERROR(http.Start(options.metrics_listen, [&] { return metrics.Text(); }));
-    fprintf(stderr, "dfs data %u: metrics on http://%s/metrics\n", options.index, options.metrics_listen.c_str());
-  }
+  ServerMetrics metrics("dfs_data", {{"server", std::to_string(options.index)}});
+  DFS_RETURN_IF_ERROR(metrics.Start(options.metrics_listen, "dfs data " + std::to_string(options.index)));
   int ticks = 0;
-  loop.Run(
-      [&](transport::Message&& m) {
-        if (!measured) return service.Handle(std::move(m));
-        return Measured(&metrics, std::move(m), [&](transport::Message&& r) { return service.Handle(std::move(r)); });
-      },
-      [&] {
-        if (measured && ticks++ % 5 == 0) SetStoreMetrics(service, &metrics);  // about every second
-      });
+  loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }), [&] {
+    if (metrics.on() && ticks++ % 5 == 0) SetStoreMetrics(service, &metrics.metrics());  // about every second
+  });
   if (refresher.joinable()) refresher.join();
   fprintf(stderr, "dfs data %u: stopping\n", options.index);
   return Status::Ok();

@@ -7,7 +7,6 @@
 
 #include "core/common/metrics.h"
 #include "core/meta/meta_service.h"
-#include "transport/metrics_http.h"
 #include "transport/server_loop.h"
 
 namespace dfs::meta {
@@ -105,23 +104,13 @@ Status RunMetaServer(const MetaServerOptions& options) {
           keys ? " (CURVE keys required)"
                : "\nINSECURE: no keys (--insecure): anyone who reaches this port may change or delete every file");
   MetaService service(store.get(), keys ? keys->gate() : nullptr, options.capability_seconds);
-  Metrics metrics("dfs_meta", {});
-  transport::MetricsHttp http;
-  const bool measured = !options.metrics_listen.empty();
-  if (measured) {
-    DFS_RETURN_IF_ERROR(http.Start(options.metrics_listen, [&] { return metrics.Text(); }));
-    fprintf(stderr, "dfs meta: metrics on http://%s/metrics\n", options.metrics_listen.c_str());
-  }
+  ServerMetrics metrics("dfs_meta", {});
+  DFS_RETURN_IF_ERROR(metrics.Start(options.metrics_listen, "dfs meta"));
   int ticks = 0;
-  loop.Run(
-      [&](transport::Message&& m) {
-        if (!measured) return service.Handle(std::move(m));
-        return Measured(&metrics, std::move(m), [&](transport::Message&& r) { return service.Handle(std::move(r)); });
-      },
-      [&] {
-        service.Tick();
-        if (keys && ++ticks % 10 == 0) keys->Reload();  // about every 2 s
-      });
+  loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }), [&] {
+    service.Tick();
+    if (keys && ++ticks % 10 == 0) keys->Reload();  // about every 2 s
+  });
   (void)store->Sync();
   fprintf(stderr, "dfs meta: stopped\n");
   return Status::Ok();
