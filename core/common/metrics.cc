@@ -122,12 +122,15 @@ std::string Metrics::Text() const {
   return out;
 }
 
-Status ServerMetrics::Start(const std::string& listen, const std::string& server) {
-  if (listen.empty()) return Status::Ok();
-  DFS_RETURN_IF_ERROR(http_.Start(listen, [this] { return metrics_.Text(); }));
+void ServerMetrics::Start(const std::string& listen, const std::string& server) {
+  if (listen.empty()) return;
+  if (Status st = http_.Start(listen, [this] { return metrics_.Text(); }); !st.ok()) {
+    // Monitoring must not keep storage down: the server serves without.
+    fprintf(stderr, "%s: %s; serving without metrics\n", server.c_str(), st.message().c_str());
+    return;
+  }
   fprintf(stderr, "%s: metrics on http://%s/metrics\n", server.c_str(), listen.c_str());
   on_ = true;
-  return Status::Ok();
 }
 
 ServerMetrics::Handler ServerMetrics::Wrap(Handler handle) {

@@ -72,8 +72,10 @@ class ServerMetrics {
       : metrics_(std::move(prefix), std::move(labels)) {}
 
   // Serves them on `listen` (HOST:PORT), saying so on stderr as `server`;
-  // an empty `listen`: no metrics, and Wrap adds nothing.
-  Status Start(const std::string& listen, const std::string& server);
+  // an empty `listen`: no metrics, and Wrap adds nothing. A port that
+  // cannot be bound is said on stderr and the server runs without metrics
+  // (monitoring must not keep storage down).
+  void Start(const std::string& listen, const std::string& server);
   bool on() const { return on_; }
   Metrics& metrics() { return metrics_; }
 

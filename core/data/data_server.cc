@@ -190,7 +190,7 @@ Status RunDataServer(const DataServerOptions& options) {
     });
   }
   ServerMetrics metrics("dfs_data", {{"server", std::to_string(options.index)}});
-  DFS_RETURN_IF_ERROR(metrics.Start(options.metrics_listen, "dfs data " + std::to_string(options.index)));
+  metrics.Start(options.metrics_listen, "dfs data " + std::to_string(options.index));
   int ticks = 0;
   loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }), [&] {
     if (metrics.on() && ticks++ % 5 == 0) SetStoreMetrics(service, &metrics.metrics());  // about every second

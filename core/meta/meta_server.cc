@@ -105,7 +105,7 @@ Status RunMetaServer(const MetaServerOptions& options) {
                : "\nINSECURE: no keys (--insecure): anyone who reaches this port may change or delete every file");
   MetaService service(store.get(), keys ? keys->gate() : nullptr, options.capability_seconds);
   ServerMetrics metrics("dfs_meta", {});
-  DFS_RETURN_IF_ERROR(metrics.Start(options.metrics_listen, "dfs meta"));
+  metrics.Start(options.metrics_listen, "dfs meta");
   int ticks = 0;
   loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }), [&] {
     service.Tick();

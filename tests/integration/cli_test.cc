@@ -642,6 +642,22 @@ TEST_CASE(
   CHECK(sent >= bytes.size());          // one copy went out to the reader
   CHECK(HttpGet(port + 1000, "/other").rfind("HTTP/1.0 404", 0) == 0);
 
+  // A metrics port already taken: the server says so and serves without.
+  const std::string other = "tcp://127.0.0.1:" + std::to_string(FreeRun(1));
+  dfs::testing::BackgroundCommand spare(
+      {dfs, "meta", "--dir", dir + "/spare", "--insecure", "--listen", other, "--data-servers",
+       "tcp://127.0.0.1:" + std::to_string(port + 1) + ",tcp://127.0.0.1:" + std::to_string(port + 2),
+       "--metrics-listen", "127.0.0.1:" + std::to_string(port + 1000)});
+  bool answered = false;
+  for (int i = 0; i < 50 && !answered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    answered = Run({dfs, "--meta", other, "--key", "none", "ls", "/"}, "", 10).code == 0;
+  }
+  CHECK(answered);
+  spare.Signal(SIGTERM);
+  auto said = spare.Wait(15);
+  CHECK(said.err.find("serving without metrics") != std::string::npos);
+
   // A malformed --metrics-listen is refused before the server starts.
   auto bad = Run({dfs, "meta", "--dir", dir + "/never", "--insecure", "--listen", "tcp://127.0.0.1:1",
                   "--metrics-listen", "nowhere"});
