@@ -29,13 +29,13 @@ namespace {
 
 Status ToStdout(const char* b, size_t n) { return WriteAll(1, b, n, "standard output"); }
 
-// A file operand, checked: it exists and, written with a trailing slash, is
-// a directory (cat of a directory then fails as reading one does).
+// A file operand, symlinks followed, checked: it exists and, written with a
+// trailing slash, is a directory (cat of a directory then fails as reading
+// one does).
 Result<client::Attr> StatOperand(client::FileSystem& fs, const DfsOperand& op) {
-  DFS_ASSIGN_OR_RETURN(client::Attr a, fs.Stat(op.path));
+  DFS_ASSIGN_OR_RETURN(client::Attr a, StatFollowing(fs, op.path));
   DFS_RETURN_IF_ERROR(CheckDirOnly(op, a));
   if (client::IsDirectory(a)) return Status(Code::kIsADirectory, op.written + ": is a directory");
-  if (client::IsSymlink(a)) return InvalidArgument(op.written + ": is a symbolic link to " + a.target);
   if (!client::IsRegular(a)) {
     return InvalidArgument(op.written + ": is a " + client::TypeName(a) + ", not a regular file");
   }

@@ -89,7 +89,7 @@ void RegisterHelp(CLI::App& app, Globals&, Runner& run) {
       }
       for (const CLI::App* sub : app.get_subcommands({})) {
         if (sub->get_name() == *name && *name != "help") {
-          printf("%s", sub->help().c_str());
+          printf("%s", sub->help("dfs").c_str());
           return Status::Ok();
         }
       }

@@ -10,7 +10,7 @@ namespace dfs::cmd {
 namespace {
 
 Result<std::string> FileSha256(client::FileSystem& fs, const DfsOperand& op) {
-  DFS_ASSIGN_OR_RETURN(client::Attr a, fs.Stat(op.path));
+  DFS_ASSIGN_OR_RETURN(client::Attr a, StatFollowing(fs, op.path));
   DFS_RETURN_IF_ERROR(CheckDirOnly(op, a));
   if (client::IsDirectory(a)) return Status(Code::kIsADirectory, op.written + ": is a directory");
   if (!client::IsRegular(a)) return InvalidArgument(op.written + ": is a " + client::TypeName(a) + ", not a file");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cmd/local_target.h"
+#include "cmd/operands.h"
 #include "core/common/path.h"
 
 namespace dfs::cmd {
@@ -23,7 +24,6 @@ Status WriteAll(int fd, const char* p, size_t n, const std::string& what);  // c
 namespace {
 
 constexpr off_t kSmallFile = 64 << 10;
-constexpr int kMaxSymlinkHops = 40;  // as the kernel's ELOOP limit
 
 std::string LocalBaseName(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -100,28 +100,6 @@ mode_t LocalType(proto::FileType t) {
   }
 }
 
-// A dfs symlink's target as a dfs path: relative to the link's directory,
-// with "." and ".." resolved.
-Result<std::string> ResolveTarget(const std::string& link, const std::string& target) {
-  std::vector<std::string> parts;
-  if (target.empty() || target[0] != '/') parts = SplitPath(ParentPath(link));
-  size_t i = 0;
-  while (i <= target.size()) {
-    size_t j = target.find('/', i);
-    if (j == std::string::npos) j = target.size();
-    std::string c = target.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const std::string& c : parts) out += "/" + c;
-  return NormalizePath(out.empty() ? "/" : out);
-}
-
 }  // namespace
 
 Result<Place> ParsePlace(const std::string& arg) {
@@ -186,15 +164,9 @@ Result<Node> Copier::Look(const Place& p, bool follow) {
     }
     return n;
   }
-  std::string path = p.path;
-  for (int hop = 0;; ++hop) {
-    auto a = fs_.Stat(path);
-    if (!a.ok()) return a.status().code() == Code::kNotFound ? Result<Node>(Node{}) : Result<Node>(a.status());
-    if (!follow || !client::IsSymlink(*a)) return FromAttr(*a);
-    if (hop == kMaxSymlinkHops)
-      return Status(Code::kFailedPrecondition, Show(p) + ": too many levels of symbolic links");
-    DFS_ASSIGN_OR_RETURN(path, ResolveTarget(path, a->target));
-  }
+  auto a = follow ? StatFollowing(fs_, p.path) : fs_.Stat(p.path);
+  if (!a.ok()) return a.status().code() == Code::kNotFound ? Result<Node>(Node{}) : Result<Node>(a.status());
+  return FromAttr(*a);
 }
 
 Place Copier::Child(const Place& dir, const std::string& name) const {

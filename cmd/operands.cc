@@ -21,6 +21,66 @@ Status CheckDirOnly(const DfsOperand& op, const client::Attr& a) {
   return Status::Ok();
 }
 
+namespace {
+
+constexpr int kMaxSymlinkHops = 40;  // as the kernel's ELOOP limit
+
+// A dfs symlink's target as a dfs path: relative to the link's directory,
+// with "." and ".." resolved.
+Result<std::string> ResolveTarget(const std::string& link, const std::string& target) {
+  std::vector<std::string> parts;
+  if (target.empty() || target[0] != '/') parts = SplitPath(ParentPath(link));
+  size_t i = 0;
+  while (i <= target.size()) {
+    size_t j = target.find('/', i);
+    if (j == std::string::npos) j = target.size();
+    std::string c = target.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const std::string& c : parts) out += "/" + c;
+  return NormalizePath(out.empty() ? "/" : out);
+}
+
+}  // namespace
+
+Result<client::Attr> StatFollowing(client::FileSystem& fs, const std::string& path) {
+  const Status loop(Code::kFailedPrecondition, path + ": too many levels of symbolic links");
+  std::string at = path;
+  int hops = 0;
+  while (true) {
+    auto a = fs.Stat(at);
+    if (a.ok() && !client::IsSymlink(*a)) return a;
+    if (a.ok()) {
+      if (++hops > kMaxSymlinkHops) return loop;
+      DFS_ASSIGN_OR_RETURN(at, ResolveTarget(at, a->target));
+      continue;
+    }
+    if (a.status().code() != Code::kNotFound && a.status().code() != Code::kNotADirectory) return a.status();
+    // The meta server follows no symlink on the way: find the first
+    // directory of the path that is one, and go on from its target.
+    const std::vector<std::string> parts = SplitPath(at);
+    std::string prefix = "/";
+    bool moved = false;
+    for (size_t i = 0; i + 1 < parts.size() && !moved; ++i) {
+      prefix = JoinPath(prefix, parts[i]);
+      auto d = fs.Stat(prefix);
+      if (!d.ok() || !client::IsSymlink(*d)) continue;
+      if (++hops > kMaxSymlinkHops) return loop;
+      DFS_ASSIGN_OR_RETURN(std::string target, ResolveTarget(prefix, d->target));
+      for (size_t j = i + 1; j < parts.size(); ++j) target = JoinPath(target, parts[j]);
+      at = target;
+      moved = true;
+    }
+    if (!moved) return a.status();
+  }
+}
+
 bool HasGlob(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
 
 Result<std::vector<std::string>> ExpandGlob(client::FileSystem& fs, const std::string& pattern) {

@@ -25,6 +25,12 @@ Result<DfsOperand> ParseOperand(const std::string& written);
 // with a trailing slash and `a` is not a directory.
 Status CheckDirOnly(const DfsOperand& op, const client::Attr& a);
 
+// Stat that follows dfs symlinks, the last one and any on the way, as
+// stat(2) does: a target taken relative to the link's directory (absolute:
+// a dfs path), "." and ".." resolved, at most 40 links (then
+// FailedPrecondition, as ELOOP). A path with no symlink costs one lookup.
+Result<client::Attr> StatFollowing(client::FileSystem& fs, const std::string& path);
+
 // True if a path component holds *, ? or [: a pattern to expand.
 bool HasGlob(const std::string& path);
 

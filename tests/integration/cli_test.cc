@@ -144,6 +144,15 @@ TEST_CASE("cp -r copies symlinks as symlinks both ways; -L follows them and repo
   auto all = c.Dfs({"ls", "-R", "/L"});
   CHECK(Count(all.out, "\n/L/") <= 1);  // /L/sub only
 
+  // cat and sum follow a dfs symlink as cat(1) does; a loop is ELOOP, not a hang.
+  CHECK(c.Dfs({"cat", "/t/link"}).out == "alpha");
+  CHECK(c.Dfs({"cat", "/t/sub/up/link"}).out == "alpha");
+  fs::create_symlink("self", src + "/self");
+  REQUIRE(c.Dfs({"cp", "-r", src + "/self", "dfs:/t/self"}).code == 0);
+  auto loop = c.Dfs({"cat", "/t/self"}, "", 20);
+  CHECK(loop.code == 1);
+  CHECK(loop.err.find("too many levels of symbolic links") != std::string::npos);
+
   // Without -r a symlink operand is followed, as cp(1) does.
   REQUIRE(c.Dfs({"cp", src + "/link", "dfs:/plain"}).code == 0);
   CHECK(StatJson(c, "/plain")["type"] == "file");
