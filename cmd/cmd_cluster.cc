@@ -346,14 +346,14 @@ Status ClusterStatus(const ClusterFlags& f, const Globals& g) {
   size_t bad = state == "up" ? 0 : 1;
   for (uint32_t i = 0; i < l.servers; ++i) {
     const pid_t pid = l.data(i);
-    std::string state = pid ? "not answering" : "down";
+    std::string data_state = pid ? "not answering" : "down";
     if (pid && i < statuses.size() && statuses[i].status.ok()) {
       const proto::ServerStatRsp& s = statuses[i].stat;
-      state = s.cluster_id == (*fsys)->map().cluster_id && s.index == i ? s.state : "another cluster answers";
+      data_state = s.cluster_id == (*fsys)->map().cluster_id && s.index == i ? s.state : "another cluster answers";
     }
-    bad += state != "up";
+    bad += data_state != "up";
     printf("%-8s %-24s %-8s %s\n", ("data " + std::to_string(i)).c_str(), Endpoint(l.base_port + 1 + i).c_str(),
-           pid ? std::to_string(pid).c_str() : "-", state.c_str());
+           pid ? std::to_string(pid).c_str() : "-", data_state.c_str());
   }
   if (bad) return Unavailable(std::to_string(bad) + " of " + std::to_string(l.servers + 1) + " servers are not up");
   return Status::Ok();

@@ -93,16 +93,13 @@ Status RunCp(Globals& g, const CpFlags& f) {
   CatchInterrupts();
   DFS_ASSIGN_OR_RETURN(auto fs, Connect(g));
   OperandErrors errors(g);
-  Copier copier(*fs, f, errors);
+  // Not to a terminal that also shows the data (cp to -).
+  Progress progress("cp", ProgressWanted(g.quiet) && !dst.stdio);
+  Copier copier(*fs, f, errors, progress);
   DFS_ASSIGN_OR_RETURN(std::vector<Place> srcs, Sources(*fs, written));
   DFS_ASSIGN_OR_RETURN(Node there, copier.Look(dst, true));
   const bool into_dir = there.kind == Node::kDirectory && !dst.stdio;
-  // Not to a terminal that also shows the data (cp to -).
-  Progress progress("cp", ProgressWanted(g.quiet) && !dst.stdio);
-  if (progress.enabled()) {
-    SetTotal(copier, f, srcs, &progress);
-    copier.set_progress(&progress);
-  }
+  if (progress.enabled()) SetTotal(copier, f, srcs, &progress);
   if (dst.dir_only && there.kind != Node::kMissing && !into_dir) {
     return Status(Code::kNotADirectory, "cp: " + Show(dst) + ": not a directory");
   }

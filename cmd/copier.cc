@@ -121,7 +121,7 @@ Result<Place> ParsePlace(const std::string& arg) {
 
 std::string Show(const Place& p) { return p.stdio ? "-" : p.dfs ? "dfs:" + p.path + (p.dir_only ? "/" : "") : p.path; }
 
-Copier::Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& errors)
+Copier::Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& errors, Progress& progress)
     : fs_(fs),
       flags_(flags),
       errors_(errors),
@@ -130,7 +130,7 @@ Copier::Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& erro
         umask(m);
         return m;
       }()),
-      progress_(&quiet_) {}
+      progress_(&progress) {}
 
 Copier::~Copier() = default;
 

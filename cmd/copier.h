@@ -66,12 +66,11 @@ struct Node {
 
 class Copier {
  public:
-  Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& errors);
+  // `progress`: where bytes and files copied are counted (a terminal's line).
+  Copier(client::FileSystem& fs, const CpFlags& flags, OperandErrors& errors, Progress& progress);
   ~Copier();
 
   bool wrote_dfs() const { return wrote_dfs_; }
-  // Where bytes and files copied are counted (a terminal's progress line).
-  void set_progress(Progress* p) { progress_ = p; }
 
   // What `p` is; symlinks followed if `follow`.
   Result<Node> Look(const Place& p, bool follow);
@@ -110,8 +109,7 @@ class Copier {
   std::unique_ptr<client::SmallFileWriter> small_;
   std::vector<std::pair<std::string, Node>> preserve_after_finish_;
   std::vector<std::pair<uint64_t, uint64_t>> ancestors_;  // directories being copied (-L loops)
-  Progress* progress_ = nullptr;
-  Progress quiet_{"", false};  // progress_ when none is shown
+  Progress* progress_;
 };
 
 }  // namespace dfs::cmd

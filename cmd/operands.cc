@@ -70,7 +70,8 @@ Result<client::Attr> StatFollowing(client::FileSystem& fs, const std::string& pa
     for (size_t i = 0; i + 1 < parts.size() && !moved; ++i) {
       prefix = JoinPath(prefix, parts[i]);
       auto d = fs.Stat(prefix);
-      if (!d.ok() || !client::IsSymlink(*d)) continue;
+      if (!d.ok()) break;  // missing here: so is the rest
+      if (!client::IsSymlink(*d)) continue;
       if (++hops > kMaxSymlinkHops) return loop;
       DFS_ASSIGN_OR_RETURN(std::string target, ResolveTarget(prefix, d->target));
       for (size_t j = i + 1; j < parts.size(); ++j) target = JoinPath(target, parts[j]);
@@ -85,8 +86,9 @@ bool HasGlob(const std::string& path) { return path.find_first_of("*?[") != std:
 
 Result<std::vector<std::string>> ExpandGlob(client::FileSystem& fs, const std::string& pattern) {
   if (!HasGlob(pattern)) return std::vector<std::string>{pattern};
+  const std::vector<std::string> parts = SplitPath(pattern);
   std::vector<std::string> found = {"/"};
-  for (const std::string& part : SplitPath(pattern)) {
+  for (const std::string& part : parts) {
     std::vector<std::string> next;
     for (const std::string& dir : found) {
       if (!HasGlob(part)) {
@@ -108,9 +110,10 @@ Result<std::vector<std::string>> ExpandGlob(client::FileSystem& fs, const std::s
     if (found.empty()) break;
   }
   // The last pattern component checked the names; plain ones after it did not.
+  const bool checked = HasGlob(parts.back());
   std::vector<std::string> out;
   for (std::string& p : found) {
-    if (!HasGlob(SplitPath(pattern).back()) && !fs.Stat(p).ok()) continue;
+    if (!checked && !fs.Stat(p).ok()) continue;
     out.push_back(std::move(p));
   }
   if (out.empty()) return std::vector<std::string>{pattern};

@@ -52,13 +52,10 @@ std::string Metrics::Labels(const std::string& extra) const {
 }
 
 void Metrics::Served(uint64_t request_bytes, const transport::Message& reply, double seconds) {
+  // Names are made when rendered, not per request.
   auto header = proto::DecodeHeader(reply);
-  std::string op = "malformed";
-  Code code = Code::kInvalidArgument;
-  if (header.ok()) {
-    code = header->code;
-    if (header->op != proto::Op{0}) op = proto::OpName(header->op);
-  }
+  const proto::Op op = header.ok() ? header->op : proto::Op{0};
+  const Code code = header.ok() ? header->code : Code::kInvalidArgument;
   const auto& bounds = Buckets();
   std::lock_guard<std::mutex> lock(mu_);
   PerOp& p = ops_[op];
@@ -66,11 +63,7 @@ void Metrics::Served(uint64_t request_bytes, const transport::Message& reply, do
   ++p.requests;
   p.seconds += seconds;
   p.buckets[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()]++;
-  if (code != Code::kOk) {
-    std::string name = CodeName(code);  // "not found" -> not_found
-    std::replace(name.begin(), name.end(), ' ', '_');
-    ++p.errors[name];
-  }
+  if (code != Code::kOk) ++p.errors[code];
   bytes_in_ += request_bytes;
   bytes_out_ += MessageBytes(reply);
 }
@@ -80,6 +73,19 @@ void Metrics::Set(const std::string& name, const std::string& help, double value
   values_[name] = Value{help, value, counter};
 }
 
+namespace {
+
+std::string OpLabel(proto::Op op) { return "op=\"" + (op == proto::Op{0} ? "malformed" : proto::OpName(op)) + "\""; }
+
+// "not found" -> not_found
+std::string CodeLabel(Code code) {
+  std::string name = CodeName(code);
+  std::replace(name.begin(), name.end(), ' ', '_');
+  return "code=\"" + name + "\"";
+}
+
+}  // namespace
+
 std::string Metrics::Text() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
@@ -88,13 +94,12 @@ std::string Metrics::Text() const {
   };
   const std::string requests = prefix_ + "_requests_total";
   head(requests, "counter", "Requests served, by operation.");
-  for (const auto& [op, p] : ops_)
-    out += requests + Labels("op=\"" + op + "\"") + " " + std::to_string(p.requests) + "\n";
+  for (const auto& [op, p] : ops_) out += requests + Labels(OpLabel(op)) + " " + std::to_string(p.requests) + "\n";
   const std::string errors = prefix_ + "_request_errors_total";
   head(errors, "counter", "Requests answered with an error, by operation and error code.");
   for (const auto& [op, p] : ops_) {
     for (const auto& [code, n] : p.errors) {
-      out += errors + Labels("op=\"" + op + "\",code=\"" + code + "\"") + " " + std::to_string(n) + "\n";
+      out += errors + Labels(OpLabel(op) + "," + CodeLabel(code)) + " " + std::to_string(n) + "\n";
     }
   }
   const std::string latency = prefix_ + "_request_seconds";
@@ -105,11 +110,10 @@ std::string Metrics::Text() const {
     for (size_t i = 0; i <= bounds.size(); ++i) {
       cumulative += p.buckets[i];
       const std::string le = i < bounds.size() ? Number(bounds[i]) : "+Inf";
-      out +=
-          latency + "_bucket" + Labels("op=\"" + op + "\",le=\"" + le + "\"") + " " + std::to_string(cumulative) + "\n";
+      out += latency + "_bucket" + Labels(OpLabel(op) + ",le=\"" + le + "\"") + " " + std::to_string(cumulative) + "\n";
     }
-    out += latency + "_sum" + Labels("op=\"" + op + "\"") + " " + Number(p.seconds) + "\n";
-    out += latency + "_count" + Labels("op=\"" + op + "\"") + " " + std::to_string(p.requests) + "\n";
+    out += latency + "_sum" + Labels(OpLabel(op)) + " " + Number(p.seconds) + "\n";
+    out += latency + "_count" + Labels(OpLabel(op)) + " " + std::to_string(p.requests) + "\n";
   }
   head(prefix_ + "_received_bytes_total", "counter", "Bytes of requests received (headers and block data).");
   out += prefix_ + "_received_bytes_total" + Labels() + " " + std::to_string(bytes_in_) + "\n";

@@ -41,8 +41,8 @@ class Metrics {
  private:
   struct PerOp {
     uint64_t requests = 0;
-    std::map<std::string, uint64_t> errors;  // by code name
-    std::vector<uint64_t> buckets;           // counts per bucket, not cumulative
+    std::map<Code, uint64_t> errors;
+    std::vector<uint64_t> buckets;  // counts per bucket, not cumulative
     double seconds = 0;
   };
   struct Value {
@@ -56,7 +56,7 @@ class Metrics {
   const std::string prefix_;
   std::string labels_;  // rendered: server="3"
   mutable std::mutex mu_;
-  std::map<std::string, PerOp> ops_;  // by operation name
+  std::map<proto::Op, PerOp> ops_;  // Op{0}: a request that could not be decoded
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
   std::map<std::string, Value> values_;
 };
