@@ -104,7 +104,7 @@ Result<uint32_t> ApplyModeSpec(const std::string& spec, uint32_t old, bool is_di
       if (masked) bits &= ~umask_bits;
       if (op == '+') mode |= bits;
       if (op == '-') mode &= ~bits;
-      if (op == '=') mode = (mode & ~(who & (masked ? 0777 & ~umask_bits : 07777))) | bits;
+      if (op == '=') mode = (mode & ~who) | bits;  // as chmod(1): =r clears all, umask or not
     }
     if (i == spec.size()) break;
     if (spec[i] != ',') return InvalidArgument(bad);

@@ -342,6 +342,11 @@ TEST_CASE("chmod, chown and touch; ls with several paths, -a, -d, -t, -S, -r and
   CHECK(StatJson(c, "/d/f")["mode"] == 0700);
   CHECK(StatJson(c, "/d")["mode"] == 0711);
   CHECK(c.Dfs({"chmod", "rwx", "/d/f"}).code == 2);
+  // '=' with no who sets exactly those bits (less the umask), as chmod(1): 0666 -> =r -> 0444.
+  REQUIRE(c.Dfs({"chmod", "666", "/d/f"}).code == 0);
+  REQUIRE(c.Dfs({"chmod", "=r", "/d/f"}).code == 0);
+  CHECK(StatJson(c, "/d/f")["mode"] == 0444);
+  REQUIRE(c.Dfs({"chmod", "700", "/d/f"}).code == 0);
   REQUIRE(c.Dfs({"chmod", "755", "/d"}).code == 0);
 
   REQUIRE(c.Dfs({"chown", "4242:4343", "/d/f"}).code == 0);
