@@ -8,11 +8,10 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "cmd/cli_common.h"
 #include "mount/mount.h"
+#include "mount/mountinfo.h"
 
 namespace dfs::cmd {
 namespace {
@@ -25,33 +24,12 @@ struct MountFlags {
 };
 
 // The file system type mounted at `dir` ("fuse.dfs", "ext4"), or "" if
-// `dir` is not a mount point: from /proc/self/mountinfo, whose paths escape
-// space, tab, newline and backslash as octal.
+// `dir` is not a mount point.
 std::string MountTypeAt(const std::string& dir) {
   char real[PATH_MAX];
-  if (!realpath(dir.c_str(), real)) return "";
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point, word;
-    fields >> id >> parent >> dev >> root >> point;
-    std::string unescaped;
-    for (size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        unescaped += point[i];
-      }
-    }
-    if (unescaped != real) continue;
-    while (fields >> word && word != "-") {
-    }
-    fields >> word;
-    found = word;  // the last mount on it is the one seen
-  }
-  return found;
+  mount::MountEntry found;
+  if (!realpath(dir.c_str(), real) || !mount::MountAt(real, &found)) return "";
+  return found.type;
 }
 
 // An existing, empty directory that nothing is mounted on yet.

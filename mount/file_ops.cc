@@ -120,6 +120,7 @@ int OpenForWriting(Mounted* m, const char* path, fuse_file_info* fi) {
 
 int OpOpen(const char* path, fuse_file_info* fi) {
   Mounted* m = M();
+  std::call_once(m->kernel_read_ahead, RaiseKernelReadAhead, m->mountpoint);
   int rc = 0;
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
     rc = OpenForWriting(m, path, fi);

@@ -58,7 +58,18 @@ struct WriterView {
   bool dirty = false;  // written and not yet published
 };
 
+// The kernel reads a FUSE file ahead 128 KiB at a time, one request each:
+// the default of a new mount's backing device, which its answer to INIT
+// can only lower. This raises it to 1 MiB (an eighth of the requests, each
+// served from the same read-ahead windows) through
+// /sys/class/bdi/MAJ:MIN/read_ahead_kb, after INIT (the first open does).
+// Writable by root only: others keep 128 KiB, and the log says so.
+void RaiseKernelReadAhead(const std::string& mountpoint);
+
 struct Mounted {
+  std::string mountpoint;  // resolved (realpath)
+  // Raised once the kernel has its answer to INIT (RaiseKernelReadAhead).
+  std::once_flag kernel_read_ahead;
   client::ClientOptions options;
   bool direct_read = false;  // MountOptions::direct_read
   std::unique_ptr<client::Prefetcher> prefetcher;

@@ -279,14 +279,18 @@ Status FileReader::Repair(const Window& w) {
 }
 
 Status FileReader::Read(uint64_t offset, uint64_t length, const Sink& sink) {
-  return Stream(offset, length, &sink, nullptr);
+  return Stream(offset, length, Output{&sink, nullptr, nullptr});
 }
 
 Status FileReader::ReadInto(uint64_t offset, uint64_t length, std::string* out) {
-  return Stream(offset, length, nullptr, out);
+  return Stream(offset, length, Output{nullptr, nullptr, out});
 }
 
-Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, std::string* out) {
+Status FileReader::ReadChunks(uint64_t offset, uint64_t length, const ChunkSink& sink) {
+  return Stream(offset, length, Output{nullptr, &sink, nullptr});
+}
+
+Status FileReader::Stream(uint64_t offset, uint64_t length, const Output& to) {
   if (offset >= attr_.size || length == 0) return Status::Ok();
   length = std::min(length, attr_.size - offset);
   const uint32_t bs = attr_.block_size;
@@ -313,9 +317,10 @@ Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, st
     Window* w = windows.front().get();
     // The window's whole blocks go to `bytes`, or straight to the end of
     // `out`; then only [from, to) of them is kept.
-    std::string* dest = out ? out : &bytes;
-    if (!out) bytes.clear();
+    std::string* dest = to.out ? to.out : &bytes;
+    if (!to.out) bytes.clear();
     size_t mark = dest->size();
+    if (!to.out) bytes.reserve(w->count * bs);  // exact: `out` grows as its owner reserved
     Status st = Finish(w, dest);
     if (!st.ok()) {
       data_->Abort();
@@ -323,12 +328,18 @@ Status FileReader::Stream(uint64_t offset, uint64_t length, const Sink* sink, st
     }
     uint64_t wstart = w->first_block * bs;
     uint64_t from = offset > wstart ? offset - wstart : 0;
-    uint64_t to = std::max(from, std::min<uint64_t>(dest->size() - mark, end - wstart));
-    if (out) {
-      out->resize(mark + to);
-      out->erase(mark, from);
-    } else if (to > from) {
-      st = (*sink)(bytes.data() + from, to - from);
+    uint64_t keep = std::max(from, std::min<uint64_t>(dest->size() - mark, end - wstart));
+    if (to.out) {
+      to.out->resize(mark + keep);
+      to.out->erase(mark, from);
+    } else if (keep > from) {
+      if (to.chunks) {
+        bytes.resize(keep);
+        bytes.erase(0, from);
+        st = (*to.chunks)(wstart + from, &bytes);
+      } else {
+        st = (*to.sink)(bytes.data() + from, keep - from);
+      }
       if (!st.ok()) {
         data_->Abort();
         return st;

@@ -24,6 +24,10 @@
 namespace dfs::client {
 
 using Sink = std::function<Status(const char* bytes, size_t length)>;
+// Bytes of a file from `offset`, a window of MiBs at a time, in order. The
+// sink may take them (swap `*bytes` with a buffer of its own, whose
+// capacity the reader then reuses for a later window): no copy.
+using ChunkSink = std::function<Status(uint64_t offset, std::string* bytes)>;
 
 class FileReader {
  public:
@@ -34,6 +38,8 @@ class FileReader {
   Status Read(uint64_t offset, uint64_t length, const Sink& sink);
   // As Read, appending to `out`: one copy fewer for a caller that keeps the bytes.
   Status ReadInto(uint64_t offset, uint64_t length, std::string* out);
+  // As Read, handing each window's bytes to `sink`.
+  Status ReadChunks(uint64_t offset, uint64_t length, const ChunkSink& sink);
 
  private:
   struct Window;
@@ -47,8 +53,13 @@ class FileReader {
   Status NoGoodCopy(const Window& w, uint64_t j) const;
   Status Fetch(Window* w, const std::vector<uint64_t>& blocks);
   Status Repair(const Window& w);
-  // Read and ReadInto: either `sink` or `out` is set.
-  Status Stream(uint64_t offset, uint64_t length, const Sink* sink, std::string* out);
+  // Where Stream puts the bytes: exactly one is set.
+  struct Output {
+    const Sink* sink = nullptr;
+    const ChunkSink* chunks = nullptr;
+    std::string* out = nullptr;
+  };
+  Status Stream(uint64_t offset, uint64_t length, const Output& to);
 
   DataClient* data_;
   const ClientOptions& options_;

@@ -260,6 +260,13 @@ Status FileSystem::ReadInto(const Attr& attr, const std::string& path, uint64_t 
   return reader.ReadInto(offset, length, out);
 }
 
+Status FileSystem::ReadChunks(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length,
+                              const ChunkSink& sink) {
+  DFS_RETURN_IF_ERROR(MayRead(attr, path));
+  FileReader reader(data_.get(), options_, attr, path, ExtentFetch());
+  return reader.ReadChunks(offset, length, sink);
+}
+
 Status FileSystem::ListAllFiles(std::vector<Attr>* files, uint64_t* next_fid) {
   proto::ListFilesReq req;
   req.limit = 10000;

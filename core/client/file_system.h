@@ -129,6 +129,8 @@ class FileSystem {
               uint64_t length = UINT64_MAX);
   // As Read, appending the bytes to `out`.
   Status ReadInto(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length, std::string* out);
+  // As Read, a window of MiBs at a time, which `sink` may take (ChunkSink).
+  Status ReadChunks(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length, const ChunkSink& sink);
 
   // Every file in the namespace, with its full path in `name`, and the
   // file id counter when the listing began (ids below it were handed out).

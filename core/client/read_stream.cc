@@ -6,20 +6,29 @@
 namespace dfs::client {
 namespace {
 
-constexpr uint64_t kSequentialWindow = 8 << 20;  // of a sequential read
-constexpr size_t kAheadWindows = 2;              // fetched ahead of a sequential read
+// Windows a read-ahead keeps read ahead of its reader (each about 1 MiB per
+// data server).
+constexpr size_t kAheadWindows = 3;
+// A read this far past what the read-ahead has read is a seek: it would
+// otherwise wait for everything in between.
+constexpr uint64_t kSkipBytes = 16 << 20;
 
 }  // namespace
 
-void ReadStream::CancelAhead() {
-  for (Ahead& a : ahead_) a.cancel->store(true);
-  ahead_.clear();
+void ReadStream::StopAhead() {
+  if (ahead_) ahead_->Cancel();
+  ahead_.reset();
 }
 
 void ReadStream::Drop() {
   window_ = Window{};
   attr_stale_ = true;
-  CancelAhead();
+  StopAhead();
+}
+
+void ReadStream::Hold(Window w) {
+  if (ahead_ && window_.bytes.capacity() > 0) ahead_->Recycle(std::move(window_.bytes));
+  window_ = std::move(w);
 }
 
 Result<size_t> ReadStream::Read(uint64_t offset, char* out, size_t size) {
@@ -35,11 +44,31 @@ Result<size_t> ReadStream::Read(uint64_t offset, char* out, size_t size) {
       }
       if (!Holds(pos)) break;  // at the end of the file
     }
-    size_t n = std::min<uint64_t>(size - done, window_.offset + window_.bytes.size() - pos);
+    size_t n = std::min<uint64_t>(size - done, window_.end() - pos);
     memcpy(out + done, window_.bytes.data() + (pos - window_.offset), n);
     done += n;
   }
   return done;
+}
+
+bool ReadStream::TakeAhead(uint64_t offset) {
+  if (!ahead_) return false;
+  const uint64_t next = ahead_->next();
+  if (offset < next || offset - next > kSkipBytes || next >= ahead_->end()) {
+    StopAhead();
+    return false;
+  }
+  while (true) {
+    Window w = ahead_->Take();
+    if (!w.status.ok()) break;  // the caller reads its own bytes, and learns why
+    if (w.Holds(offset)) {
+      Hold(std::move(w));
+      return true;
+    }
+    ahead_->Recycle(std::move(w.bytes));  // skipped past
+  }
+  StopAhead();
+  return false;
 }
 
 Status ReadStream::Fill(uint64_t offset, uint64_t size) {
@@ -51,49 +80,27 @@ Status ReadStream::Fill(uint64_t offset, uint64_t size) {
     DFS_ASSIGN_OR_RETURN(attr_, fs_->StatFile(attr_.fid));
     attr_at_ = now;
     attr_stale_ = false;
+    // A read-ahead of what the file was is no use.
+    if (ahead_ && (ahead_->end() != attr_.size || ahead_->attr().truncate_generation != attr_.truncate_generation)) {
+      StopAhead();
+    }
   }
   if (offset >= attr_.size) {
     Drop();
     return Status::Ok();
   }
   size = std::min(size, attr_.size - offset);
-  const bool sequential = offset == 0 || offset == window_.offset + window_.bytes.size();
-  Window w;
-  // Windows this read skipped past are no use.
-  while (!ahead_.empty() && ahead_.front().offset + kSequentialWindow <= offset) {
-    ahead_.front().cancel->store(true);
-    ahead_.pop_front();
-  }
-  if (!ahead_.empty() && offset >= ahead_.front().offset) {
-    w = ahead_.front().window.get();  // usually ready: fetched while earlier windows were served
-    ahead_.pop_front();
-  }
-  if (!w.status.ok() || !w.Holds(offset)) {
-    CancelAhead();
-    if (!sequential) {
-      // A seek: the bytes asked for, on this thread, now.
-      w = Window{offset, "", Status::Ok()};
-      w.status = fs_->ReadInto(attr_, attr_.name, offset, size, &w.bytes);
-      DFS_RETURN_IF_ERROR(w.status);
-      window_ = std::move(w);
-      return Status::Ok();
-    }
-    uint64_t length = std::max(size, kSequentialWindow);
-    w = prefetcher_->Fetch(attr_, attr_.name, offset, length).get();
-    // A block lost beyond the bytes asked for fails only the reads of it.
-    if (!w.status.ok() && length > size) w = prefetcher_->Fetch(attr_, attr_.name, offset, size).get();
-    DFS_RETURN_IF_ERROR(w.status);
-  }
-  window_ = std::move(w);
+  if (TakeAhead(offset)) return Status::Ok();
+  const bool sequential = offset == 0 || offset == window_.end();
   if (sequential) {
-    // Keep kAheadWindows on their way, so the fetching thread never idles.
-    uint64_t next = ahead_.empty() ? window_.offset + window_.bytes.size() : ahead_.back().offset + kSequentialWindow;
-    while (ahead_.size() < kAheadWindows && next < attr_.size) {
-      auto cancel = std::make_shared<std::atomic<bool>>(false);
-      ahead_.push_back({next, prefetcher_->Fetch(attr_, attr_.name, next, kSequentialWindow, cancel), cancel});
-      next += kSequentialWindow;
-    }
+    ahead_ = prefetcher_->StartReadAhead(attr_, attr_.name, offset, kAheadWindows);
+    if (TakeAhead(offset)) return Status::Ok();
   }
+  // A seek, or the read-ahead failed: the bytes asked for, on this thread,
+  // now (a block lost beyond them fails only the reads of it).
+  Window w{offset, "", Status::Ok()};
+  DFS_RETURN_IF_ERROR(fs_->ReadInto(attr_, attr_.name, offset, size, &w.bytes));
+  Hold(std::move(w));
   return Status::Ok();
 }
 

@@ -1,22 +1,21 @@
-// ReadStream: the reads of one open handle of a file. Sequential reads are
-// served from windows of MiBs (the mount is asked 128 KiB at a time; the
-// engine is fast with windows of MiBs), and while they go on the following
-// windows are fetched ahead by a Prefetcher, in file order. A read anywhere
-// else (a seek) cancels the read-ahead not yet started and reads just the
-// bytes it asks for, at once, not behind the read-ahead.
+// ReadStream: the reads of one open handle of a file. A sequential read is
+// served from the windows of a ReadAhead (the mount is asked 128 KiB at a
+// time; the engine is fast with windows of MiBs): the prefetcher's thread
+// streams the file ahead of the reader, a few windows ahead, with no pause
+// between them. A read anywhere else (a seek) cancels the read-ahead and
+// reads just the bytes it asks for, at once, not behind the read-ahead.
 //
 // It reads the file by id: a rename or a replace of its name elsewhere
-// never changes what it reads. Each new window learns the file's size
-// afresh (by id), so it sees what others committed since (close-to-open),
-// unless it learnt it less than `attr_max_age_s` ago (the mount's cache=
-// time, as the kernel keeps the size) and Drop was not called since.
+// never changes what it reads. It learns the file's size afresh (by id)
+// when what it knows is older than `attr_max_age_s` (the mount's cache=
+// time, as the kernel keeps the size), after Drop, and before saying a
+// read is past the end: it sees what others committed since (close-to-open).
 // Thread-safety: one thread at a time.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <future>
+#include <memory>
 
 #include "core/client/file_system.h"
 #include "core/client/prefetcher.h"
@@ -31,6 +30,9 @@ class ReadStream {
         attr_(std::move(attr)),
         attr_max_age_s_(attr_max_age_s),
         attr_at_(std::chrono::steady_clock::now()) {}
+  ~ReadStream() { StopAhead(); }
+  ReadStream(const ReadStream&) = delete;
+  ReadStream& operator=(const ReadStream&) = delete;
 
   uint64_t fid() const { return attr_.fid; }
   const Attr& attr() const { return attr_; }
@@ -47,13 +49,13 @@ class ReadStream {
   void Drop();
 
  private:
-  struct Ahead {
-    uint64_t offset;
-    std::shared_future<Window> window;
-    std::shared_ptr<std::atomic<bool>> cancel;
-  };
-  // Cancels the windows on their way and forgets them.
-  void CancelAhead();
+  // Cancels the read-ahead and forgets it.
+  void StopAhead();
+  // Serves from `w`; the window it replaces gives its buffer back.
+  void Hold(Window w);
+  // Takes the read-ahead's windows up to the one holding `offset` into
+  // window_; false if it has none (then it is stopped).
+  bool TakeAhead(uint64_t offset);
 
   // Makes window_ hold `offset` and as much as it can of the `size` bytes
   // from it, unless that is past the end of the file.
@@ -67,7 +69,7 @@ class ReadStream {
   std::chrono::steady_clock::time_point attr_at_;  // when attr_ was learnt
   bool attr_stale_ = false;                        // Drop was called since
   Window window_;                                  // the bytes being served
-  std::deque<Ahead> ahead_;                        // the following windows, on their way
+  std::shared_ptr<ReadAhead> ahead_;               // the following windows, on their way
 };
 
 }  // namespace dfs::client
