@@ -14,7 +14,7 @@ constexpr uint64_t kTurnBytes = 64 << 20;
 // dropped, and read again when the reader comes back).
 constexpr auto kReaderWait = std::chrono::milliseconds(200);
 // Recycled buffers a read-ahead keeps.
-constexpr size_t kSpareBuffers = 2;
+constexpr size_t kSpareBuffers = 1;
 
 Status Cancelled(const std::string& path) { return Status(Code::kCancelled, "read-ahead of " + path + " cancelled"); }
 

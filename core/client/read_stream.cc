@@ -8,7 +8,7 @@ namespace {
 
 // Windows a read-ahead keeps read ahead of its reader (each about 1 MiB per
 // data server).
-constexpr size_t kAheadWindows = 3;
+constexpr size_t kAheadWindows = 2;
 // A read this far past what the read-ahead has read is a seek: it would
 // otherwise wait for everything in between.
 constexpr uint64_t kSkipBytes = 16 << 20;
