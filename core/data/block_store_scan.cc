@@ -131,9 +131,14 @@ std::vector<StoredFile> BlockStore::ListFiles() {
 }
 
 Result<StoreStats> BlockStore::Stats() {
+  // The listings (a stat of every file) run unlocked: a store of many files
+  // must not hold up requests while it is measured.
+  const std::vector<DiskEntry> entries = disk_->List(dir_ + "/blocks", true);
+  const TrashUsage trash = trash_.Usage();
+  const DiskSpace space = disk_->Space(dir_);
   std::lock_guard<std::mutex> lock(mu_);
   StoreStats s;
-  for (const DiskEntry& e : disk_->List(dir_ + "/blocks", true)) {
+  for (const DiskEntry& e : entries) {
     bool is_index = false;
     const uint64_t fid = FidOf(e.path, &is_index);
     if (!fid) continue;
@@ -148,10 +153,8 @@ Result<StoreStats> BlockStore::Stats() {
       s.bytes += e.bytes;
     }
   }
-  TrashUsage trash = trash_.Usage();
   s.trash_files = trash.files;
   s.trash_bytes = trash.bytes;
-  DiskSpace space = disk_->Space(dir_);
   s.disk_free = space.free;
   s.disk_total = space.total;
   s.headers_repaired = headers_repaired_;

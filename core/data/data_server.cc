@@ -191,10 +191,20 @@ Status RunDataServer(const DataServerOptions& options) {
   }
   ServerMetrics metrics("dfs_data", {{"server", std::to_string(options.index)}});
   metrics.Start(options.metrics_listen, "dfs data " + std::to_string(options.index));
-  int ticks = 0;
-  loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }), [&] {
-    if (metrics.on() && ticks++ % 5 == 0) SetStoreMetrics(service, &metrics.metrics());  // about every second
-  });
+  // The store's gauges, about every second, on a thread of their own:
+  // measuring the store lists every file, which on the serving thread held
+  // up the requests behind it (random reads fell from 1,100 to 130 a second
+  // with 3,000 files per server, after a drop of the page cache).
+  std::thread gauges;
+  if (metrics.on()) {
+    gauges = std::thread([&] {
+      do {
+        SetStoreMetrics(service, &metrics.metrics());
+      } while (SleepUnlessStopped(1, stop));
+    });
+  }
+  loop.Run(metrics.Wrap([&](transport::Message&& m) { return service.Handle(std::move(m)); }));
+  if (gauges.joinable()) gauges.join();
   if (refresher.joinable()) refresher.join();
   fprintf(stderr, "dfs data %u: stopping\n", options.index);
   return Status::Ok();

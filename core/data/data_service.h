@@ -48,7 +48,7 @@ class DataService {
   ServiceParts parts_;
   std::string cluster_id_;
   const Gate* gate_;
-  uint64_t flushes_ = 0;  // Flush requests served (durability points)
+  std::atomic<uint64_t> flushes_{0};  // Flush requests served (durability points)
 };
 
 }  // namespace dfs::data

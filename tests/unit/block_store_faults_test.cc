@@ -3,6 +3,9 @@
 // The rule under all of them: a block is served only if its bytes match its
 // checksum, and a block acknowledged after a sync survives.
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 #include "core/data/block_store.h"
 #include "fault_disk.h"
@@ -271,4 +274,67 @@ TEST_CASE("a repair replaces a copy whose damaged record claims a newer version"
   auto served = Serve(*store, first);
   CHECK(served[0].record.state == static_cast<uint32_t>(BlockState::kOk));
   CheckNothingWrongServed(served, {&first});
+}
+
+namespace {
+
+// A disk whose listings wait at a gate the test opens: a slow scan of a
+// store of many files, held as long as the test likes.
+class GatedListDisk : public FaultDisk {
+ public:
+  std::vector<data::DiskEntry> List(const std::string& dir, bool recursive) override {
+    {
+      std::unique_lock<std::mutex> lock(gate_mu_);
+      ++listing_;
+      gate_cv_.notify_all();
+      gate_cv_.wait(lock, [&] { return open_; });
+    }
+    return FaultDisk::List(dir, recursive);
+  }
+  void WaitForListing() {
+    std::unique_lock<std::mutex> lock(gate_mu_);
+    gate_cv_.wait(lock, [&] { return listing_ > 0; });
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    open_ = false;
+    listing_ = 0;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    open_ = true;
+    gate_cv_.notify_all();
+  }
+
+ private:
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int listing_ = 0;
+  bool open_ = true;
+};
+
+}  // namespace
+
+TEST_CASE("measuring the store (a listing of every file) holds up no read or write", "[unit]") {
+  GatedListDisk disk;
+  auto store = OpenStore(&disk);
+  Blocks v1 = Make(8, 1, 'a');
+  REQUIRE(store->Write(kKey, v1.records, v1.data).ok());
+  // A slow measurement: its listing waits at the gate.
+  disk.Close();
+  auto stats = std::async(std::launch::async, [&] { return store->Stats(); });
+  disk.WaitForListing();
+  // Reads and writes go on meanwhile.
+  auto io = std::async(std::launch::async, [&] {
+    Blocks v2 = Make(8, 2, 'b');
+    CHECK(store->Write(kKey, v2.records, v2.data).ok());
+    CheckNothingWrongServed(Serve(*store, v2), {&v2});
+  });
+  const bool done = io.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  disk.Open();
+  io.wait();
+  CHECK(done);
+  auto s = stats.get();
+  REQUIRE(s.ok());
+  CHECK(s->blocks == v1.records.size());
 }
