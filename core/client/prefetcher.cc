@@ -169,22 +169,6 @@ bool Prefetcher::OthersWaiting() {
   return !queue_.empty();
 }
 
-std::shared_future<Window> Prefetcher::Fetch(const Attr& attr, const std::string& path, uint64_t offset,
-                                             uint64_t length) {
-  auto task = std::make_shared<std::packaged_task<Window()>>([this, attr, path, offset, length] {
-    Window w;
-    w.offset = offset;
-    if (offset < attr.size) w.bytes.reserve(std::min(length, attr.size - offset));
-    w.status = fs_->ReadInto(attr, path, offset, length, &w.bytes);
-    if (!w.status.ok()) w.bytes.clear();
-    bytes_read_ += w.bytes.size();
-    return w;
-  });
-  std::shared_future<Window> result = task->get_future().share();
-  Queue([task] { (*task)(); });
-  return result;
-}
-
 std::shared_ptr<ReadAhead> Prefetcher::StartReadAhead(const Attr& attr, const std::string& path, uint64_t offset,
                                                       size_t max_ready) {
   std::shared_ptr<ReadAhead> ra(new ReadAhead(this, attr, path, offset, std::max<size_t>(1, max_ready)));

@@ -1,11 +1,10 @@
-// Prefetcher: reads files on its own thread, so that what a sequential read
-// needs next crosses the network while the caller (the mount's FUSE thread)
-// hands on what it has. It has its own engine connection: a FileSystem is
-// used by one thread at a time.
+// Prefetcher: reads files ahead of their readers on its own thread, so that
+// what a sequential read needs next crosses the network while the caller
+// (the mount's FUSE thread) hands on what it has. It has its own engine
+// connection: a FileSystem is used by one thread at a time.
 //
-// Two kinds of work, served in turn: a Fetch (one range, for a future), and
-// a ReadAhead: a sequential read of a file from an offset on, as one
-// pipelined stream of the engine's windows (about 1 MiB per data server
+// Its work is ReadAheads: a sequential read of a file from an offset on, as
+// one pipelined stream of the engine's windows (about 1 MiB per data server
 // each), with no restart between them. When its reader holds `max_ready`
 // windows not yet taken it waits for the reader (at most 200 ms, and not
 // at all when other work waits), then stops until the reader takes one.
@@ -17,7 +16,6 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,10 +82,6 @@ class Prefetcher {
  public:
   static Result<std::unique_ptr<Prefetcher>> Start(const ClientOptions& options);
   ~Prefetcher();  // finishes queued work, then stops the thread
-
-  // Queues a read of [offset, offset + length) of the file (shorter at its
-  // end). The future is ready when the bytes are.
-  std::shared_future<Window> Fetch(const Attr& attr, const std::string& path, uint64_t offset, uint64_t length);
 
   // Starts reading `attr`'s file from `offset` on, keeping at most
   // `max_ready` windows (about 1 MiB per data server each) read ahead of
