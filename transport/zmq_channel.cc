@@ -93,6 +93,10 @@ void ZmqChannel::DrainEvents() {
 bool ZmqChannel::Connected(int wait_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   while (true) {
+    // Send may have drained the event that told of a refused handshake
+    // already: no event would wake the poll below for it.
+    DrainEvents();
+    if (refused_key_) return false;  // connected, but the server would not take our key (or we need one)
     zmq::pollitem_t items[2] = {{static_cast<void*>(*socket_), 0, ZMQ_POLLOUT, 0},
                                 {monitor_ ? static_cast<void*>(*monitor_) : nullptr, 0, ZMQ_POLLIN, 0}};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -104,7 +108,7 @@ bool ZmqChannel::Connected(int wait_ms) {
     }
     if (items[0].revents & ZMQ_POLLOUT) return true;
     DrainEvents();
-    if (refused_ || refused_key_) return false;  // the server refused: not there, or not our key
+    if (refused_) return false;  // the server refused: not there
     if (Clock::now() >= deadline) return false;
   }
 }
