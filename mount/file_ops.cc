@@ -46,6 +46,8 @@ client::OpenFile* Join(Mounted* m, uint64_t fid, const std::string& path) {
   return w.file.get();
 }
 
+int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer);
+
 // Creates or truncates `path` and opens it for streaming writes.
 // REQUIRES: m->mu held.
 int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry) {
@@ -61,7 +63,11 @@ int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client
   }
   // Another client writing the file (another mount, a dfs cp) holds its
   // write lease: EBUSY, until it closes or its lease lapses.
-  auto writer = m->fs->Create(path, 0, entry);
+  return OpenStream(m, path, fi, m->fs->Create(path, 0, entry));
+}
+
+// Opens the file `writer` created for streaming writes. REQUIRES: m->mu held.
+int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer) {
   if (!writer.ok()) return -ErrnoOf(writer.status());
   const client::Attr attr = (*writer)->attr();
   client::OpenFile* f = Join(m, attr.fid, path);
@@ -80,6 +86,12 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
     m->NoteXattrs(path, created);
     return 0;
   }
+  if (m->FreshDirOf(path, &created)) {
+    // The kernel asks after each change in a directory: this mount's
+    // change told what it is now.
+    FillStat(created, st);
+    return 0;
+  }
   auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   StatOf(m, *a, st);
@@ -88,10 +100,44 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
   return 0;
 }
 
+int OpenForWritingLocked(Mounted* m, const char* path, fuse_file_info* fi);
+
+// Whether the caller may write `a` by its mode bits, as the kernel checks
+// (default_permissions) before an open of a name it knows.
+bool CallerMayWrite(const client::Attr& a) {
+  const fuse_context* c = fuse_get_context();
+  if (c->uid == 0) return true;
+  if (c->uid == a.uid) return a.mode & S_IWUSR;
+  bool in_group = c->gid == a.gid;
+  gid_t groups[64];
+  int n = fuse_getgroups(64, groups);
+  for (int i = 0; i < n && i < 64 && !in_group; ++i) in_group = groups[i] == a.gid;
+  return a.mode & (in_group ? S_IWGRP : S_IWOTH);
+}
+
+// An existing file that a create found: opened as it is, if the caller
+// may write it (the kernel, which thought the name free, did not check).
+int OpenExisting(Mounted* m, const char* path, fuse_file_info* fi) {
+  auto a = m->fs->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  if (client::IsRegular(*a) && !CallerMayWrite(*a)) return -EACCES;
+  return OpenForWritingLocked(m, path, fi);
+}
+
 int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   Mounted* m = M();
   WritePath w(m);
-  int rc = OpenTruncated(m, path, fi, EntryOf(mode));
+  int rc;
+  if (fi->flags & O_TRUNC) {
+    rc = OpenTruncated(m, path, fi, EntryOf(mode));
+  } else {
+    // The kernel thinks the name is free, but it may have learned that up
+    // to cache= seconds ago and another client may have made it since:
+    // only a new file is created. An existing one opens as it is (O_CREAT
+    // without O_TRUNC truncates nothing), or EEXIST with O_EXCL.
+    rc = OpenStream(m, path, fi, m->fs->CreateNew(path, EntryOf(mode)));
+    if (rc == -EEXIST && !(fi->flags & O_EXCL)) rc = OpenExisting(m, path, fi);
+  }
   if (rc == 0) {
     std::lock_guard<std::mutex> lock(m->index_mu);
     auto& h = m->handles.at(fi->fh);
@@ -101,8 +147,8 @@ int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
 }
 
 // An open for writing: joins the file's writers, or truncates it.
-int OpenForWriting(Mounted* m, const char* path, fuse_file_info* fi) {
-  WritePath w(m);
+// REQUIRES: m->mu held.
+int OpenForWritingLocked(Mounted* m, const char* path, fuse_file_info* fi) {
   auto a = m->fs->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
@@ -123,7 +169,8 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   std::call_once(m->kernel_read_ahead, RaiseKernelReadAhead, m->mountpoint);
   int rc = 0;
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-    rc = OpenForWriting(m, path, fi);
+    WritePath w(m);
+    rc = OpenForWritingLocked(m, path, fi);
   } else {
     auto a = m->engines->Borrow()->Stat(path);
     if (!a.ok()) return -ErrnoOf(a.status());

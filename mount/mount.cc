@@ -184,6 +184,7 @@ Status RunMount(const MountOptions& options) {
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
   mallopt(M_ARENA_MAX, 1);
   // After the fork: now the engine (and its ZeroMQ threads) may start.
+  m.options.on_dir_changed = [&m](const std::string& path, const client::Attr& a) { m.DirChanged(path, a); };
   auto fs = client::FileSystem::Connect(m.options);
   if (!fs.ok()) {
     fuse_unmount(f);

@@ -102,6 +102,41 @@ void Mounted::Unlinked(const std::string& path) {
   OtherNamesChanged(fid, path);
 }
 
+void Mounted::DirChanged(const std::string& path, const client::Attr& a) {
+  if (cache_seconds <= 0 || !client::IsDirectory(a)) return;
+  std::lock_guard<std::mutex> lock(index_mu);
+  if (fresh_dirs.size() >= 10000) fresh_dirs.clear();  // bounded; a miss is only a round trip
+  auto [it, added] = fresh_dirs.try_emplace(path);
+  // Replies to changes made at once may come back in any order.
+  if (!added && it->second.attr.fid == a.fid && it->second.attr.ctime_ns > a.ctime_ns) return;
+  it->second.attr = a;
+  it->second.attr.dirs.clear();
+  it->second.until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                            std::chrono::duration<double>(cache_seconds));
+}
+
+bool Mounted::FreshDirOf(const std::string& path, client::Attr* a) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto it = fresh_dirs.find(path);
+  if (it == fresh_dirs.end()) return false;
+  if (std::chrono::steady_clock::now() >= it->second.until) {
+    fresh_dirs.erase(it);
+    return false;
+  }
+  *a = it->second.attr;
+  return true;
+}
+
+void Mounted::ForgetDirs(const std::string& path) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  const std::string under = path == "/" ? "/" : path + "/";
+  fresh_dirs.erase(path);
+  for (auto it = fresh_dirs.lower_bound(under);
+       it != fresh_dirs.end() && it->first.compare(0, under.size(), under) == 0;) {
+    it = fresh_dirs.erase(it);
+  }
+}
+
 namespace {
 std::string XattrKey(const std::string& path, const char* name) { return path + '\0' + name; }
 }  // namespace

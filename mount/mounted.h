@@ -99,6 +99,19 @@ struct Mounted {
   double cache_seconds = 0;                         // MountOptions::cache_seconds
   // path + '\0' + name -> until when it is known missing; guarded by index_mu
   std::map<std::string, std::chrono::steady_clock::time_point> xattr_misses;
+  // Directories as this mount's last change of them left them (the meta
+  // server's reply), by path, until when they may be served; guarded by
+  // index_mu. The kernel drops a directory's attributes at every change
+  // in it and asks getattr before the next call there (it checks the
+  // caller may search it): one meta round trip saved per create, unlink,
+  // rename, mkdir. Kept for cache_seconds, as the kernel would have kept
+  // them; a change elsewhere shows within that time, as in the kernel's
+  // caches.
+  struct FreshDir {
+    client::Attr attr;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, FreshDir> fresh_dirs;
 
   // REQUIRES: mu held.
   client::OpenFile* FileOf(uint64_t fid) {
@@ -130,6 +143,15 @@ struct Mounted {
   void NoteNames(const std::string& path, const client::Attr& a);
   void OtherNamesChanged(uint64_t fid, const std::string& except);
   void Unlinked(const std::string& path);
+
+  // A change through this mount left directory `path` as `a`
+  // (ClientOptions::on_dir_changed): the newest of what changes tell.
+  void DirChanged(const std::string& path, const client::Attr& a);
+  // What DirChanged kept for `path`, if it is still fresh.
+  bool FreshDirOf(const std::string& path, client::Attr* a);
+  // `path` and what is under it moved or went (rename, rmdir), or its
+  // extended attributes changed: what was kept of them is forgotten.
+  void ForgetDirs(const std::string& path);
 
   // "No such attribute" answers of getxattr, kept for cache_seconds as the
   // kernel keeps attributes: the kernel asks for security.capability before

@@ -158,6 +158,7 @@ int OpSetxattr(const char* path, const char* name, const char* value, size_t siz
                (flags & XATTR_REPLACE ? uint32_t{proto::XattrReq::kReplace} : 0u);
   Status st = fs->SetXattr(path, name, std::string(value, size), f);
   m->ForgetXattrs();
+  m->ForgetDirs(path);  // has_xattrs
   return -ErrnoOf(st);
 }
 
@@ -197,13 +198,16 @@ int OpRemovexattr(const char* path, const char* name) {
   auto fs = m->engines->Borrow();
   Status st = fs->RemoveXattr(path, name);
   m->ForgetXattrs();
+  m->ForgetDirs(path);  // has_xattrs
   return -ErrnoOf(st);
 }
 
 int OpRmdir(const char* path) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
-  return -ErrnoOf(fs->Rmdir(path));
+  Status st = fs->Rmdir(path);
+  m->ForgetDirs(path);
+  return -ErrnoOf(st);
 }
 
 int OpUnlink(const char* path) {
@@ -235,6 +239,8 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
   if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
   Status st = m->fs->Rename(from, to);
   m->ForgetXattrs();
+  m->ForgetDirs(from);
+  m->ForgetDirs(to);
   if (st.ok()) m->Renamed(from, to);
   return -ErrnoOf(st);
 }

@@ -63,6 +63,8 @@ Result<Attr> FileSystem::Mkdir(const std::string& path, bool parents, const NewE
   req.uid = entry.uid;
   req.gid = entry.gid;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kMkdir>(req, &a));
+  DirsChanged({p}, a.dirs);
+  if (options_.on_dir_changed) options_.on_dir_changed(p, a);
   return a;
 }
 
@@ -85,6 +87,7 @@ Status FileSystem::Remove(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kUnlink>(proto::PathReq{p}, &a));
+  DirsChanged({p}, a.dirs);
   if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
   if (a.nlink > 0) return Status::Ok();  // another hard link still names the file
   // The namespace entry is gone; the blocks go to each holder's trash now.
@@ -94,15 +97,19 @@ Status FileSystem::Remove(const std::string& path) {
 
 Status FileSystem::Rmdir(const std::string& path) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  proto::Empty e;
-  return meta_->Call<proto::Op::kRmdir>(proto::PathReq{p}, &e);
+  proto::DirsRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kRmdir>(proto::PathReq{p}, &rsp));
+  DirsChanged({p}, rsp.dirs);
+  return Status::Ok();
 }
 
 Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   DFS_ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
   DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
-  proto::Empty e;
-  return meta_->Call<proto::Op::kRename>(proto::RenameReq{s, d}, &e);
+  proto::DirsRsp rsp;
+  DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kRename>(proto::RenameReq{s, d}, &rsp));
+  DirsChanged({s, d}, rsp.dirs);
+  return Status::Ok();
 }
 
 Result<Attr> FileSystem::Link(const std::string& src, const std::string& dst) {
@@ -110,6 +117,7 @@ Result<Attr> FileSystem::Link(const std::string& src, const std::string& dst) {
   DFS_ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kLink>(proto::LinkReq{s, d}, &a));
+  DirsChanged({d}, a.dirs);
   return a;
 }
 
@@ -118,16 +126,21 @@ Result<std::unique_ptr<FileWriter>> FileSystem::Create(const std::string& path, 
   return OpenWriter(path, block_size, entry, /*staged=*/false);
 }
 
+Result<std::unique_ptr<FileWriter>> FileSystem::CreateNew(const std::string& path, const NewEntry& entry) {
+  return OpenWriter(path, 0, entry, /*staged=*/false, /*exclusive=*/true);
+}
+
 Result<std::unique_ptr<FileWriter>> FileSystem::CreateReplacing(const std::string& path, uint32_t block_size,
                                                                 const NewEntry& entry) {
   return OpenWriter(path, block_size, entry, /*staged=*/true);
 }
 
 Result<std::unique_ptr<FileWriter>> FileSystem::OpenWriter(const std::string& path, uint32_t block_size,
-                                                           const NewEntry& entry, bool staged) {
+                                                           const NewEntry& entry, bool staged, bool exclusive) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   proto::CreateReq req = leases_->CreateRequest(p, block_size, entry);
   req.replace = staged;
+  req.exclusive = exclusive;
   DFS_ASSIGN_OR_RETURN(Attr a, CreateCall(req));
   return std::make_unique<FileWriter>(data_.get(), meta_.get(), leases_.get(), std::move(a), staged);
 }
@@ -141,6 +154,7 @@ Result<Attr> FileSystem::CreateEmpty(const std::string& path, const NewEntry& en
   req.exclusive = true;
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kCreate>(req, &a));
+  DirsChanged({req.path}, a.dirs);
   return a;
 }
 
@@ -151,7 +165,14 @@ Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
                          return got;
                        }));
   Hold(a.fid);
+  if (!req.replace) DirsChanged({req.path}, a.dirs);  // a staged file changes its directory at its commit
   return a;
+}
+
+void FileSystem::DirsChanged(std::initializer_list<std::string> paths, const std::vector<Attr>& dirs) {
+  if (!options_.on_dir_changed || dirs.size() != paths.size()) return;
+  const Attr* dir = dirs.data();
+  for (const std::string& p : paths) options_.on_dir_changed(ParentPath(p), *dir++);
 }
 
 void FileSystem::EndWrite(uint64_t fid) {
@@ -171,6 +192,7 @@ Result<Attr> FileSystem::Symlink(const std::string& target, const std::string& p
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kSymlink>(proto::SymlinkReq{p, target, entry.uid, entry.gid}, &a));
+  DirsChanged({p}, a.dirs);
   return a;
 }
 
@@ -179,6 +201,7 @@ Result<Attr> FileSystem::Mknod(const std::string& path, proto::FileType type, ui
   Attr a;
   proto::MknodReq req{p, static_cast<int>(type), entry.mode, rdev, entry.uid, entry.gid};
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kMknod>(req, &a));
+  DirsChanged({p}, a.dirs);
   return a;
 }
 
@@ -186,6 +209,7 @@ Result<Attr> FileSystem::SetAttr(proto::SetAttrReq req) {
   DFS_ASSIGN_OR_RETURN(req.path, NormalizePath(req.path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kSetAttr>(req, &a));
+  if (IsDirectory(a) && options_.on_dir_changed) options_.on_dir_changed(req.path, a);
   return a;
 }
 

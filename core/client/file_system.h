@@ -96,6 +96,9 @@ class FileSystem {
   Result<std::unique_ptr<FileWriter>> Create(const std::string& path, uint32_t block_size = 0,
                                              const NewEntry& entry = NewEntry::File());
 
+  // As Create, but only a new file: AlreadyExists if the name is taken
+  // (open(O_CREAT) without O_TRUNC truncates nothing).
+  Result<std::unique_ptr<FileWriter>> CreateNew(const std::string& path, const NewEntry& entry = NewEntry::File());
   // A writer for a new copy of the file at `path` (dfs cp): its bytes go to
   // a new file id, which takes the name only when the writer closes, in one
   // meta transaction (atomic replace). Until then readers see what the name
@@ -114,6 +117,10 @@ class FileSystem {
 
   // Gives back the write lease Create or OpenForPatch took.
   void EndWrite(uint64_t fid);
+  // EndWrite without waiting: the lease goes back soon, unless the file is
+  // opened for writing again after write generation `generation`
+  // (LeaseKeeper::Release).
+  void EndWriteSoon(uint64_t fid, uint64_t generation) { leases_->Release(fid, generation); }
 
   // A writer for many small files at once (see SmallFileWriter), each
   // replacing its name atomically as CreateReplacing does.
@@ -168,9 +175,12 @@ class FileSystem {
   FileSystem(const ClientOptions& options) : options_(options) {}
   ExtentCursor::Fetch ExtentFetch();
   Result<std::unique_ptr<FileWriter>> OpenWriter(const std::string& path, uint32_t block_size, const NewEntry& entry,
-                                                 bool staged);
+                                                 bool staged, bool exclusive = false);
   // Create with the lease (waiting out a closing writer's release), held.
   Result<Attr> CreateCall(const proto::CreateReq& req);
+  // Tells options_.on_dir_changed of `dirs`, the parents of `paths` after
+  // a change (the meta server's reply lists them in that order).
+  void DirsChanged(std::initializer_list<std::string> paths, const std::vector<Attr>& dirs);
   // Takes the lease Create or OpenForPatch returned.
   void Hold(uint64_t fid) { leases_->Hold(fid); }
 

@@ -73,6 +73,18 @@ void LeaseKeeper::Drop(uint64_t fid) {
   lost_.erase(fid);
 }
 
+void LeaseKeeper::Release(uint64_t fid, uint64_t generation) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(fid);
+    lost_.erase(fid);
+    releasing_.push_back(fid);
+    releasing_generations_.push_back(generation);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  }
+  cv_.notify_all();
+}
+
 bool LeaseKeeper::Lost(uint64_t fid) {
   std::lock_guard<std::mutex> lock(mu_);
   return lost_.count(fid) > 0;
@@ -81,10 +93,26 @@ bool LeaseKeeper::Lost(uint64_t fid) {
 void LeaseKeeper::Loop() {
   MetaClient meta(meta_endpoint_, connect_);
   const auto period = std::chrono::milliseconds(lease_ms_ / 3);
+  auto renew_at = std::chrono::steady_clock::now() + period;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, period, [&] { return stop_; });
-    if (stop_ || held_.empty()) continue;
+  while (true) {
+    cv_.wait_until(lock, renew_at, [&] { return stop_ || !releasing_.empty(); });
+    if (!releasing_.empty()) {
+      proto::LeaseReq req = LeaseRequest(std::move(releasing_), false);
+      req.generations = std::move(releasing_generations_);
+      releasing_.clear();
+      releasing_generations_.clear();
+      lock.unlock();
+      proto::LeaseRsp rsp;
+      // Not told, the meta server lets the lease lapse instead.
+      (void)meta.Call<proto::Op::kReleaseLeases>(req, &rsp);
+      lock.lock();
+      continue;
+    }
+    if (stop_) break;
+    if (std::chrono::steady_clock::now() < renew_at) continue;
+    renew_at = std::chrono::steady_clock::now() + period;
+    if (held_.empty()) continue;
     proto::LeaseReq req = LeaseRequest({held_.begin(), held_.end()}, false);
     lock.unlock();
     proto::LeaseRsp rsp;

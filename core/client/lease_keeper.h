@@ -48,6 +48,12 @@ class LeaseKeeper {
   // Renew the lease on `fid` from now on, until Drop(fid).
   void Hold(uint64_t fid);
   void Drop(uint64_t fid);
+  // Drop, and the lease goes back to the meta server soon, from the
+  // keeper's thread (those of several closes in one request), unless the
+  // file was opened for writing again after write generation `generation`
+  // (the meta server checks). A close waits for no meta round trip; the
+  // keeper's destructor sends what is left.
+  void Release(uint64_t fid, uint64_t generation);
   // True if the meta server said the lease on `fid` is gone (another
   // client has the file now, or it was removed).
   bool Lost(uint64_t fid);
@@ -61,10 +67,11 @@ class LeaseKeeper {
   const uint32_t lease_ms_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::set<uint64_t> held_;  // guarded by mu_
-  std::set<uint64_t> lost_;  // guarded by mu_
-  bool stop_ = false;        // guarded by mu_
-  std::thread thread_;       // started at the first Hold
+  std::set<uint64_t> held_;                                  // guarded by mu_
+  std::set<uint64_t> lost_;                                  // guarded by mu_
+  std::vector<uint64_t> releasing_, releasing_generations_;  // guarded by mu_
+  bool stop_ = false;                                        // guarded by mu_
+  std::thread thread_;                                       // started at the first Hold (or Release)
 };
 
 }  // namespace dfs::client

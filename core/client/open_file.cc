@@ -8,6 +8,7 @@ void OpenFile::Restart(std::unique_ptr<FileWriter> writer) {
   patch_.reset();
   error_ = Status::Ok();
   writer_ = std::move(writer);
+  generation_ = writer_->attr().generation;
   written_ = 0;
   changed_ = false;  // Create left it empty, as it is
 }
@@ -29,6 +30,7 @@ Status OpenFile::UsePatch() {
   if (patch_) return Status::Ok();
   if (writer_) DFS_RETURN_IF_ERROR(Close());
   DFS_ASSIGN_OR_RETURN(patch_, fs_->OpenForPatch(path_));
+  generation_ = patch_->attr().generation;
   return Status::Ok();
 }
 
@@ -106,7 +108,7 @@ Status OpenFile::Close() {
 
 Status OpenFile::CloseAndRelease() {
   Status st = Close();
-  fs_->EndWrite(fid_);
+  fs_->EndWriteSoon(fid_, generation_);
   return st;
 }
 

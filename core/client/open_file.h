@@ -55,7 +55,7 @@ class OpenFile {
   // The last close: everything durable on both replicas, no more writes.
   // The write lease stays until EndWrite.
   Status Close();
-  // Close, then the write lease goes back.
+  // Close, then the write lease goes back (soon: FileSystem::EndWriteSoon).
   Status CloseAndRelease();
 
  private:
@@ -71,7 +71,8 @@ class OpenFile {
   std::unique_ptr<FileWriter> writer_;
   uint64_t written_ = 0;  // bytes through writer_
   std::unique_ptr<PatchWriter> patch_;
-  bool changed_ = false;  // written or truncated since the last Flush
+  bool changed_ = false;     // written or truncated since the last Flush
+  uint64_t generation_ = 0;  // of the last open for writing (Restart, UsePatch)
   Status error_;
 };
 

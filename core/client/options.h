@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "core/common/protocol.h"
 #include "transport/channel.h"
 
 namespace dfs::client {
@@ -35,6 +36,11 @@ struct ClientOptions {
   const std::atomic<bool>* cancel = nullptr;
   // How to reach a server; null: ZeroMQ. Tests put a fake network here.
   transport::Connector connect;
+  // Told a directory's path and attributes as a change through this client
+  // just left them: the parents of what it created, removed or renamed, a
+  // new directory, a directory whose attributes it set. The mount answers
+  // its kernel's next getattr of the directory with them. Null: not told.
+  std::function<void(const std::string& path, const proto::Attr&)> on_dir_changed;
 };
 
 }  // namespace dfs::client

@@ -19,8 +19,8 @@
   X(Mkdir, 4, MkdirReq, Attr)                        \
   X(Readdir, 5, ReaddirReq, ReaddirRsp)              \
   X(Unlink, 6, PathReq, Attr)                        \
-  X(Rmdir, 7, PathReq, Empty)                        \
-  X(Rename, 8, RenameReq, Empty)                     \
+  X(Rmdir, 7, PathReq, DirsRsp)                      \
+  X(Rename, 8, RenameReq, DirsRsp)                   \
   X(Commit, 9, CommitReq, CommitRsp)                 \
   X(ListFiles, 10, ListFilesReq, ListFilesRsp)       \
   X(Sync, 11, Empty, Empty)                          \

@@ -83,10 +83,15 @@ struct Attr {
   // Not stored: what the asker may do with the file's blocks, granted by
   // the meta server with each reply that carries a file's Attr.
   Capability cap;
+  // Not stored: in the reply to a namespace change (Create, Mkdir, Unlink,
+  // Symlink, Mknod, Link), the directory it changed as the change left it.
+  // A mount answers its kernel's next getattr of that directory with it
+  // instead of asking again.
+  std::vector<Attr> dirs;
 
   FileLayout layout() const { return FileLayout{fid, placement_seed, stripe_width, block_size}; }
   DFS_FIELDS(fid, type, name, mode, uid, gid, size, mtime_ns, ctime_ns, nlink, placement_seed, stripe_width, block_size,
-             generation, truncate_generation, atime_ns, target, rdev, data_blocks, has_xattrs, cap);
+             generation, truncate_generation, atime_ns, target, rdev, data_blocks, has_xattrs, cap, dirs);
 };
 
 // True when every block up to the size holds data: no extent map needed.
@@ -96,6 +101,13 @@ inline bool Dense(const Attr& a) {
 
 struct Empty {
   DFS_FIELDS();
+};
+
+// The reply to Rmdir and Rename: the directories they changed as they left
+// them (Attr::dirs), the source's parent first.
+struct DirsRsp {
+  std::vector<Attr> dirs;
+  DFS_FIELDS(dirs);
 };
 
 struct GetMapRsp {
@@ -274,7 +286,11 @@ struct LeaseReq {
   std::string holder_name;
   std::vector<uint64_t> fids;
   bool abandon = false;
-  DFS_FIELDS(holder_id, holder_name, fids, abandon);
+  // Release, if as many as fids: the write generation each was closed at.
+  // A file opened for writing again since (a newer generation) keeps its
+  // lease: a release sent late never takes the lease of a later open.
+  std::vector<uint64_t> generations;
+  DFS_FIELDS(holder_id, holder_name, fids, abandon, generations);
 };
 
 struct LeaseRsp {

@@ -142,6 +142,21 @@ proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, cons
   return rsp;
 }
 
+std::vector<proto::Attr> MetaService::ParentsOf(std::initializer_list<std::string> paths) {
+  std::vector<proto::Attr> dirs;
+  for (const std::string& p : paths) {
+    auto dir = store_->Lookup(ParentPath(p));
+    if (!dir.ok()) return {};
+    dirs.push_back(std::move(*dir));
+  }
+  return dirs;
+}
+
+Result<proto::Attr> MetaService::WithParent(Result<proto::Attr> a, const std::string& path) {
+  if (a.ok() && path != "/") a->dirs = ParentsOf({path});
+  return a;
+}
+
 transport::Message MetaService::Namespace(const proto::Header& h, const Identity& who, const std::string& peer) {
   Permissions may(store_, who);
   auto refused = [&](const Status& st) { LogRefusal("dfs meta", proto::OpName(h.op), peer, st); };
@@ -173,28 +188,28 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.Create(r.path, r.replace));
         Own(&r, who);
-        return store_->Create(r);
+        return WithParent(store_->Create(r), r.path);
       });
     case Op::kMkdir:
       return Serve<Op::kMkdir>(h, grant, [&](proto::MkdirReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.Mkdir(r.path, r.parents));
         Own(&r, who);
-        return store_->Mkdir(r);
+        return WithParent(store_->Mkdir(r), r.path);
       });
     case Op::kSymlink:
       return Serve<Op::kSymlink>(h, grant, [&](proto::SymlinkReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.InParent(r.path));
         Own(&r, who);
-        return store_->Symlink(r);
+        return WithParent(store_->Symlink(r), r.path);
       });
     case Op::kMknod:
       return Serve<Op::kMknod>(h, grant, [&](proto::MknodReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.InParent(r.path));
         Own(&r, who);
-        return store_->Mknod(r);
+        return WithParent(store_->Mknod(r), r.path);
       });
     case Op::kSetAttr:
       return Serve<Op::kSetAttr>(h, grant, [&](proto::SetAttrReq& r) -> Result<proto::Attr> {
@@ -242,22 +257,22 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
       return Serve<Op::kUnlink>(h, grant, [&](const proto::PathReq& r) -> Result<proto::Attr> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.Remove(p));
-        return store_->Unlink(p);
+        return WithParent(store_->Unlink(p), p);
       });
     case Op::kRmdir:
-      return Serve<Op::kRmdir>(h, grant, [&](const proto::PathReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kRmdir>(h, grant, [&](const proto::PathReq& r) -> Result<proto::DirsRsp> {
         DFS_ASSIGN_OR_RETURN(std::string p, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.Remove(p));
         DFS_RETURN_IF_ERROR(store_->Rmdir(p));
-        return proto::Empty{};
+        return proto::DirsRsp{ParentsOf({p})};
       });
     case Op::kRename:
-      return Serve<Op::kRename>(h, grant, [&](const proto::RenameReq& r) -> Result<proto::Empty> {
+      return Serve<Op::kRename>(h, grant, [&](const proto::RenameReq& r) -> Result<proto::DirsRsp> {
         DFS_ASSIGN_OR_RETURN(std::string src, WirePath(r.src));
         DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
         DFS_RETURN_IF_ERROR(may.Rename(src, dst));
         DFS_RETURN_IF_ERROR(store_->Rename(src, dst));
-        return proto::Empty{};
+        return proto::DirsRsp{ParentsOf({src, dst})};
       });
     case Op::kLink:
       return Serve<Op::kLink>(h, grant, [&](const proto::LinkReq& r) -> Result<proto::Attr> {
@@ -265,7 +280,7 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
         DFS_ASSIGN_OR_RETURN(std::string dst, WirePath(r.dst));
         DFS_RETURN_IF_ERROR(may.Reach(src));
         DFS_RETURN_IF_ERROR(may.InParent(dst));
-        return store_->Link(src, dst);
+        return WithParent(store_->Link(src, dst), dst);
       });
     case Op::kOpenWrite:
       return Serve<Op::kOpenWrite>(h, grant_open, [&](proto::OpenWriteReq& r) -> Result<proto::Attr> {

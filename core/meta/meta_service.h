@@ -31,6 +31,11 @@ class MetaService {
   // the mode allows, both for a file `opened` for writing.
   void Grant(proto::Attr* a, const Identity& who, bool opened) const;
   proto::CreateManyRsp CreateMany(const proto::CreateManyReq& r, const Identity& who);
+  // The parent directories of `paths` as a change just left them, in that
+  // order (proto::Attr::dirs); none if one cannot be found.
+  std::vector<proto::Attr> ParentsOf(std::initializer_list<std::string> paths);
+  // `a` with its parent directory attached (Attr::dirs), if it was made.
+  Result<proto::Attr> WithParent(Result<proto::Attr> a, const std::string& path);
 
   MetaStore* store_;
   const Gate* gate_;

@@ -424,9 +424,15 @@ Result<proto::LeaseRsp> MetaStore::ReleaseLeases(const proto::LeaseReq& req) {
   proto::LeaseRsp rsp;
   std::vector<LeaseChange> changes;
   Txn txn(db_);
-  for (uint64_t fid : req.fids) {
+  const bool checked = req.generations.size() == req.fids.size();
+  for (size_t i = 0; i < req.fids.size(); ++i) {
+    const uint64_t fid = req.fids[i];
     const Lease* l = leases_.Find(fid);
     if (!l || !req.holder_id || l->holder.id != req.holder_id) continue;  // not this holder's
+    if (checked) {
+      auto a = ByFid(fid);
+      if (a.ok() && a->generation != req.generations[i]) continue;  // opened for writing again since
+    }
     if (l->staged) {
       // Never published: nobody can reach it, so it goes.
       Attr deleted;

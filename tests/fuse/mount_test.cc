@@ -41,6 +41,14 @@ std::set<std::string> List(const std::string& dir) {
   return names;
 }
 
+// A client of the cluster with its admin key, beside the mount.
+dfs::Result<std::unique_ptr<dfs::client::FileSystem>> AdminClient(Cluster& c) {
+  dfs::client::ClientOptions options;
+  options.meta = c.meta_endpoint();
+  options.connect = dfs::transport::CurveConnector(c.admin_curve());
+  return dfs::client::FileSystem::Connect(options);
+}
+
 }  // namespace
 
 TEST_CASE("files written through the mount and with dfs cp read back byte-exact either way", "[fuse]") {
@@ -562,10 +570,7 @@ TEST_CASE("close flushes every server written since the last flush, also after a
   Cluster c(3);
   Mount m(c);
   if (m.Skipped()) return;
-  dfs::client::ClientOptions options;
-  options.meta = c.meta_endpoint();
-  options.connect = dfs::transport::CurveConnector(c.admin_curve());
-  auto fs = dfs::client::FileSystem::Connect(options);
+  auto fs = AdminClient(c);
   REQUIRE(fs.ok());
   int fd = open(m.Path("/f").c_str(), O_CREAT | O_WRONLY, 0644);
   REQUIRE(fd >= 0);
@@ -924,4 +929,110 @@ TEST_CASE(
   // Still one mount there, and it works.
   std::ofstream(m.Path("/f")) << "x";
   CHECK(c.Dfs({"cat", "/f"}).out == "x");
+}
+
+// The kernel drops a directory's attributes at each change in it and asks
+// again before the next call there; the mount answers with what the meta
+// server's reply to that change said (no round trip). They must be exact,
+// must go with a rename or rmdir of the directory, and another client's
+// change shows within cache= seconds, as in the kernel's own caches.
+TEST_CASE("a directory's attributes after a change through the mount are the change's, and go with a rename",
+          "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c, {"cache=3"});
+  if (m.Skipped()) return;
+  auto fs = AdminClient(c);
+  REQUIRE(fs.ok());
+  auto same_times = [&](const std::string& dir) {
+    struct stat st;
+    REQUIRE(stat(m.Path(dir).c_str(), &st) == 0);
+    auto a = (*fs)->Stat(dir);
+    REQUIRE(a.ok());
+    CHECK(int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec == a->mtime_ns);
+    CHECK(int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec == a->ctime_ns);
+    CHECK(st.st_nlink == a->nlink);
+  };
+  REQUIRE(mkdir(m.Path("/a").c_str(), 0755) == 0);
+  REQUIRE(mkdir(m.Path("/b").c_str(), 0755) == 0);
+  REQUIRE(mkdir(m.Path("/a/sub").c_str(), 0755) == 0);
+  same_times("/a");
+  same_times("/");
+  close(open(m.Path("/a/f").c_str(), O_CREAT | O_WRONLY, 0644));
+  same_times("/a");
+  REQUIRE(rename(m.Path("/a/f").c_str(), m.Path("/b/g").c_str()) == 0);  // both parents change
+  same_times("/a");
+  same_times("/b");
+  REQUIRE(unlink(m.Path("/b/g").c_str()) == 0);
+  same_times("/b");
+  REQUIRE(rmdir(m.Path("/a/sub").c_str()) == 0);
+  same_times("/a");
+
+  // Renamed away: neither it nor what was under it answers at its old path.
+  REQUIRE(mkdir(m.Path("/a/sub").c_str(), 0700) == 0);
+  REQUIRE(rename(m.Path("/a").c_str(), m.Path("/c").c_str()) == 0);
+  struct stat st;
+  CHECK(stat(m.Path("/a").c_str(), &st) != 0);
+  CHECK(errno == ENOENT);
+  CHECK(stat(m.Path("/a/sub").c_str(), &st) != 0);
+  REQUIRE(stat(m.Path("/c/sub").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  REQUIRE(rmdir(m.Path("/c/sub").c_str()) == 0);
+  CHECK(stat(m.Path("/c/sub").c_str(), &st) != 0);
+
+  // Another client's chmod just after a change through the mount: what
+  // the change said stands (the kernel is not told) for up to cache=
+  // seconds, then the new mode shows.
+  close(open(m.Path("/b/h").c_str(), O_CREAT | O_WRONLY, 0644));
+  REQUIRE(c.Dfs({"chmod", "700", "/b"}).code == 0);
+  REQUIRE(stat(m.Path("/b").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0755);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  REQUIRE(stat(m.Path("/b").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+}
+
+// The kernel keeps "no such name" for cache= seconds and then sends a
+// create for an open(O_CREAT) of it, also if another client has made the
+// name since: the mount must not truncate what that client wrote.
+TEST_CASE("an O_CREAT open of a name another client made since the kernel found it missing truncates nothing",
+          "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c, {"cache=10", "allow_other"});
+  if (m.Skipped()) return;
+  REQUIRE(mkdir(m.Path("/pub").c_str(), 0777) == 0);
+  REQUIRE(chmod(m.Path("/pub").c_str(), 0777) == 0);  // whatever the umask
+  struct stat st;
+  for (const char* name : {"/f", "/g", "/pub/ro"}) REQUIRE(stat(m.Path(name).c_str(), &st) != 0);  // known missing
+  const std::string theirs = RandomBytes(3000, 21);
+  for (const char* name : {"dfs:/f", "dfs:/g", "dfs:/pub/ro"}) REQUIRE(c.Dfs({"cp", "-", name}, theirs).code == 0);
+
+  // Not writable by the caller: the kernel did not check, the mount does
+  // (a check only root can make: it needs another user).
+  if (getuid() == 0) {
+    REQUIRE(c.Dfs({"chmod", "444", "/pub/ro"}).code == 0);
+    pid_t child = fork();
+    if (child == 0) {
+      // From inside the mount: the test's own directories are not open to
+      // other users.
+      if (chdir(m.Path("/pub").c_str()) != 0 || setgid(1234) != 0 || setuid(4321) != 0) _exit(3);
+      int ro = open("ro", O_CREAT | O_WRONLY, 0644);
+      _exit(ro < 0 && errno == EACCES ? 0 : 1);
+    }
+    int wstatus = 0;
+    REQUIRE(waitpid(child, &wstatus, 0) == child);
+    CHECK(WEXITSTATUS(wstatus) == 0);
+    CHECK(c.Dfs({"cat", "/pub/ro"}).out == theirs);
+  }
+
+  int fd = open(m.Path("/f").c_str(), O_CREAT | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, "mine", 4) == 4);
+  REQUIRE(close(fd) == 0);
+  CHECK(c.Dfs({"cat", "/f"}).out == "mine" + theirs.substr(4));
+
+  CHECK(open(m.Path("/g").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644) < 0);
+  CHECK(errno == EEXIST);
+  CHECK(c.Dfs({"cat", "/g"}).out == theirs);
 }

@@ -136,7 +136,10 @@ TEST_CASE("an interrupted copy leaves the destination as it was, and nothing beh
 }
 
 TEST_CASE("a writer killed -9 holds the file until its lease lapses", "[integration]") {
-  Cluster c(3, {"--lease-seconds", "3"});
+  // Renewed every third of it: after the kill it lasts 4 to 6 s, enough
+  // for the checks below (a busy cp alone tries for a second) on a loaded
+  // machine.
+  Cluster c(3, {"--lease-seconds", "6"});
   std::string old = RandomBytes(100000, 8);
   REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, old).code == 0);
   auto cp = StartCopyInto(c, "/f", RandomBytes(10 << 20, 9));
@@ -150,7 +153,7 @@ TEST_CASE("a writer killed -9 holds the file until its lease lapses", "[integrat
   CHECK(c.Dfs({"cat", "/f"}).out == old);
 
   SECTION("then the next writer gets it") {
-    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(6500));
     REQUIRE(c.Dfs({"cp", "-", "dfs:/f"}, "new bytes").code == 0);
     CHECK(c.Dfs({"cat", "/f"}).out == "new bytes");
   }
@@ -219,7 +222,7 @@ TEST_CASE("a commit under a stale generation is refused with a clear code", "[in
   dfs::client::MetaClient meta(c.meta_endpoint(), dfs::transport::CurveConnector(c.admin_curve()));
   dfs::proto::Attr first, second;
   REQUIRE(meta.Call<dfs::proto::Op::kOpenWrite>(dfs::proto::OpenWriteReq{"/f", 7, "test pid 7"}, &first).ok());
-  dfs::proto::LeaseReq release{7, "test pid 7", {first.fid}, false};
+  dfs::proto::LeaseReq release{7, "test pid 7", {first.fid}, false, {}};
   dfs::proto::LeaseRsp unused;
   REQUIRE(meta.Call<dfs::proto::Op::kReleaseLeases>(release, &unused).ok());
   REQUIRE(meta.Call<dfs::proto::Op::kOpenWrite>(dfs::proto::OpenWriteReq{"/f", 8, "test pid 8"}, &second).ok());

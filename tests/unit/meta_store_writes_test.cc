@@ -128,7 +128,7 @@ TEST_CASE("one writer per file: the second is busy until the first's lease lapse
   SECTION("renewing keeps it") {
     for (int i = 0; i < 5; ++i) {
       f.Advance(kLeaseMs * 2 / 3);
-      auto renewed = f.store().RenewLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false});
+      auto renewed = f.store().RenewLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false, {}});
       CHECK(renewed.lost.empty());
     }
     CHECK(f.OpenWrite("/f", kBob).status().code() == Code::kBusy);
@@ -139,11 +139,26 @@ TEST_CASE("one writer per file: the second is busy until the first's lease lapse
     REQUIRE(taken.ok());
     auto late = f.Commit(*alice, kAlice, 10);
     CHECK(late.status().code() == Code::kAborted);
-    auto renewed = f.store().RenewLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false});
+    auto renewed = f.store().RenewLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false, {}});
     CHECK(renewed.lost == std::vector<uint64_t>{alice->fid});
   }
   SECTION("released, it is free at once") {
-    REQUIRE(f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false}).ok());
+    REQUIRE(f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {alice->fid}, false, {}}).ok());
+    CHECK(f.OpenWrite("/f", kBob).ok());
+  }
+  SECTION("a release of an older write generation leaves the lease of a later open") {
+    // A mount gives a closed file's lease back from another thread; the
+    // file may be open for writing again by the time the release arrives.
+    auto again = f.OpenWrite("/f", kAlice);
+    REQUIRE(again.ok());
+    REQUIRE(again->generation != alice->generation);
+    proto::LeaseReq late{kAlice.id, kAlice.name, {alice->fid}, false, {}};
+    late.generations = {alice->generation};
+    REQUIRE(f.store().ReleaseLeases(late).ok());
+    CHECK(f.OpenWrite("/f", kBob).status().code() == Code::kBusy);
+    proto::LeaseReq current = late;
+    current.generations = {again->generation};
+    REQUIRE(f.store().ReleaseLeases(current).ok());
     CHECK(f.OpenWrite("/f", kBob).ok());
   }
   SECTION("a commit by a client without the lease is refused") {
@@ -162,7 +177,7 @@ TEST_CASE("a staged copy takes the name only when it is published", "[unit]") {
   auto old = f.CreateInPlace("/f", kAlice);
   REQUIRE(old.ok());
   REQUIRE(f.Commit(*old, kAlice, 1000, {0, 2}).ok());
-  REQUIRE(f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {old->fid}, false}).ok());
+  REQUIRE(f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {old->fid}, false, {}}).ok());
 
   auto copy = f.Stage("/f", kBob);
   REQUIRE(copy.ok());
@@ -235,14 +250,14 @@ TEST_CASE("an abandoned copy is deleted at once", "[unit]") {
   StoreFixture f;
   auto copy = f.Stage("/f", kAlice);
   REQUIRE(copy.ok());
-  auto released = f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {copy->fid}, true});
+  auto released = f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {copy->fid}, true, {}});
   REQUIRE(released.ok());
   REQUIRE(released->deleted.size() == 1);
   CHECK(released->deleted[0].fid == copy->fid);
   auto bobs = f.Stage("/f", kBob);
   REQUIRE(bobs.ok());
   // Another client cannot abandon what it does not hold.
-  auto not_hers = f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {bobs->fid}, true});
+  auto not_hers = f.store().ReleaseLeases(proto::LeaseReq{kAlice.id, kAlice.name, {bobs->fid}, true, {}});
   REQUIRE(not_hers.ok());
   CHECK(not_hers->deleted.empty());
   CHECK(f.Publish(*bobs, kBob, 10).ok());
