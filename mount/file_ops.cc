@@ -92,6 +92,7 @@ int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
     FillStat(created, st);
     return 0;
   }
+  if (m->KnownMissing(path)) return -ENOENT;  // in a directory whose every name the mount knows
   auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   StatOf(m, *a, st);
@@ -138,6 +139,9 @@ int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
     rc = OpenStream(m, path, fi, m->fs->CreateNew(path, EntryOf(mode)));
     if (rc == -EEXIST && !(fi->flags & O_EXCL)) rc = OpenExisting(m, path, fi);
   }
+  // What the directory holds is known again, or no longer.
+  if (rc == 0) m->NameAdded(path);
+  if (rc != 0) m->NameUnknown(path);
   if (rc == 0) {
     std::lock_guard<std::mutex> lock(m->index_mu);
     auto& h = m->handles.at(fi->fh);

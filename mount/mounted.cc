@@ -1,5 +1,7 @@
 #include "mount/mounted.h"
 
+#include "core/common/path.h"
+
 namespace dfs::mount {
 
 std::shared_ptr<Handle> Mounted::HandleOf(const fuse_file_info* fi) {
@@ -102,17 +104,69 @@ void Mounted::Unlinked(const std::string& path) {
   OtherNamesChanged(fid, path);
 }
 
+namespace {
+std::chrono::steady_clock::time_point After(double seconds) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+}  // namespace
+
 void Mounted::DirChanged(const std::string& path, const client::Attr& a) {
   if (cache_seconds <= 0 || !client::IsDirectory(a)) return;
   std::lock_guard<std::mutex> lock(index_mu);
+  if (auto k = known_dirs.find(path); k != known_dirs.end()) {
+    // One change past what the mount knew: its own. A rename within the
+    // directory reports it twice, with one change.
+    if (a.fid == k->second.fid && a.generation == k->second.generation + 1) {
+      k->second.generation = a.generation;
+      k->second.until = After(cache_seconds);
+    } else if (a.fid != k->second.fid || a.generation != k->second.generation) {
+      known_dirs.erase(k);  // another client's change came between (or replies crossed)
+    }
+  }
   if (fresh_dirs.size() >= 10000) fresh_dirs.clear();  // bounded; a miss is only a round trip
   auto [it, added] = fresh_dirs.try_emplace(path);
   // Replies to changes made at once may come back in any order.
   if (!added && it->second.attr.fid == a.fid && it->second.attr.ctime_ns > a.ctime_ns) return;
   it->second.attr = a;
   it->second.attr.dirs.clear();
-  it->second.until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                            std::chrono::duration<double>(cache_seconds));
+  it->second.until = After(cache_seconds);
+}
+
+void Mounted::MadeDir(const std::string& path, const client::Attr& a) {
+  if (cache_seconds <= 0) return;
+  std::lock_guard<std::mutex> lock(index_mu);
+  if (known_dirs.size() >= 1000) known_dirs.clear();  // bounded; a miss is only a round trip
+  known_dirs[path] = KnownDir{{}, a.fid, a.generation, After(cache_seconds)};
+}
+
+void Mounted::NameAdded(const std::string& path) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto k = known_dirs.find(ParentPath(path));
+  if (k != known_dirs.end()) k->second.names.insert(BaseName(path));
+}
+
+void Mounted::NameRemoved(const std::string& path) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto k = known_dirs.find(ParentPath(path));
+  if (k != known_dirs.end()) k->second.names.erase(BaseName(path));
+}
+
+void Mounted::NameUnknown(const std::string& path) {
+  std::lock_guard<std::mutex> lock(index_mu);
+  known_dirs.erase(ParentPath(path));
+}
+
+bool Mounted::KnownMissing(const std::string& path) {
+  if (path == "/") return false;
+  std::lock_guard<std::mutex> lock(index_mu);
+  auto k = known_dirs.find(ParentPath(path));
+  if (k == known_dirs.end()) return false;
+  if (std::chrono::steady_clock::now() >= k->second.until) {
+    known_dirs.erase(k);
+    return false;
+  }
+  return k->second.names.count(BaseName(path)) == 0;
 }
 
 bool Mounted::FreshDirOf(const std::string& path, client::Attr* a) {
@@ -130,11 +184,14 @@ bool Mounted::FreshDirOf(const std::string& path, client::Attr* a) {
 void Mounted::ForgetDirs(const std::string& path) {
   std::lock_guard<std::mutex> lock(index_mu);
   const std::string under = path == "/" ? "/" : path + "/";
-  fresh_dirs.erase(path);
-  for (auto it = fresh_dirs.lower_bound(under);
-       it != fresh_dirs.end() && it->first.compare(0, under.size(), under) == 0;) {
-    it = fresh_dirs.erase(it);
-  }
+  auto forget = [&](auto& dirs) {
+    dirs.erase(path);
+    for (auto it = dirs.lower_bound(under); it != dirs.end() && it->first.compare(0, under.size(), under) == 0;) {
+      it = dirs.erase(it);
+    }
+  };
+  forget(fresh_dirs);
+  forget(known_dirs);
 }
 
 namespace {

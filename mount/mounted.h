@@ -112,6 +112,20 @@ struct Mounted {
     std::chrono::steady_clock::time_point until;
   };
   std::map<std::string, FreshDir> fresh_dirs;
+  // Directories whose every name this mount knows: made by it (empty),
+  // then changed only by it, as each change's reply shows (the directory's
+  // generation one past what it knew). A lookup of another name there is
+  // answered "no such file" without asking (create and rename ask the
+  // kernel to look their new name up first: one round trip each), until
+  // cache_seconds after the last change the mount saw: as the kernel keeps
+  // a missing name. Guarded by index_mu.
+  struct KnownDir {
+    std::set<std::string> names;
+    uint64_t fid = 0;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, KnownDir> known_dirs;
 
   // REQUIRES: mu held.
   client::OpenFile* FileOf(uint64_t fid) {
@@ -152,6 +166,15 @@ struct Mounted {
   // `path` and what is under it moved or went (rename, rmdir), or its
   // extended attributes changed: what was kept of them is forgotten.
   void ForgetDirs(const std::string& path);
+  // This mount made directory `path` as `a`: it has no names.
+  void MadeDir(const std::string& path, const client::Attr& a);
+  // A name this mount made, or removed, or a change of the directory
+  // holding `path` that failed (what it holds is unknown then).
+  void NameAdded(const std::string& path);
+  void NameRemoved(const std::string& path);
+  void NameUnknown(const std::string& path);
+  // Whether `path` is known not to exist (KnownDir).
+  bool KnownMissing(const std::string& path);
 
   // "No such attribute" answers of getxattr, kept for cache_seconds as the
   // kernel keeps attributes: the kernel asks for security.capability before

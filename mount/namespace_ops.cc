@@ -42,10 +42,32 @@ int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_f
   return 0;
 }
 
+// What a change made of the directory holding `path`: a name added, or
+// (it failed) what the directory holds is not known any more.
+int Added(Mounted* m, const char* path, const Status& st) {
+  if (st.ok()) {
+    m->NameAdded(path);
+  } else {
+    m->NameUnknown(path);
+  }
+  return -ErrnoOf(st);
+}
+
+int Removed(Mounted* m, const char* path, const Status& st) {
+  if (st.ok()) {
+    m->NameRemoved(path);
+  } else {
+    m->NameUnknown(path);
+  }
+  return -ErrnoOf(st);
+}
+
 int OpMkdir(const char* path, mode_t mode) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
-  return -ErrnoOf(fs->Mkdir(path, false, EntryOf(mode)).status());
+  auto a = fs->Mkdir(path, false, EntryOf(mode));
+  if (a.ok()) m->MadeDir(path, *a);
+  return Added(m, path, a.status());
 }
 
 int OpMknod(const char* path, mode_t mode, dev_t rdev) {
@@ -55,11 +77,11 @@ int OpMknod(const char* path, mode_t mode, dev_t rdev) {
   FileType type;
   switch (mode & S_IFMT) {
     case S_IFREG: {  // an empty regular file, as creat(2) and close
-      auto writer = fs->Create(path, 0, EntryOf(mode));
-      if (!writer.ok()) return -ErrnoOf(writer.status());
+      auto writer = fs->CreateNew(path, EntryOf(mode));
+      if (!writer.ok()) return Added(m, path, writer.status());
       Status st = (*writer)->Close();
       fs->EndWrite((*writer)->attr().fid);
-      return -ErrnoOf(st);
+      return Added(m, path, st);
     }
     case S_IFIFO:
       type = FileType::kFifo;
@@ -76,13 +98,13 @@ int OpMknod(const char* path, mode_t mode, dev_t rdev) {
     default:
       return -EINVAL;
   }
-  return -ErrnoOf(fs->Mknod(path, type, rdev, EntryOf(mode)).status());
+  return Added(m, path, fs->Mknod(path, type, rdev, EntryOf(mode)).status());
 }
 
 int OpSymlink(const char* target, const char* path) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
-  return -ErrnoOf(fs->Symlink(target, path, EntryOf(0777)).status());
+  return Added(m, path, fs->Symlink(target, path, EntryOf(0777)).status());
 }
 
 int OpReadlink(const char* path, char* buf, size_t size) {
@@ -207,7 +229,7 @@ int OpRmdir(const char* path) {
   auto fs = m->engines->Borrow();
   Status st = fs->Rmdir(path);
   m->ForgetDirs(path);
-  return -ErrnoOf(st);
+  return Removed(m, path, st);
 }
 
 int OpUnlink(const char* path) {
@@ -216,7 +238,7 @@ int OpUnlink(const char* path) {
   Status st = fs->Remove(path);
   m->ForgetXattrs();
   if (st.ok()) m->Unlinked(path);
-  return -ErrnoOf(st);
+  return Removed(m, path, st);
 }
 
 int OpLink(const char* from, const char* to) {
@@ -228,7 +250,7 @@ int OpLink(const char* from, const char* to) {
     m->NoteNames(from, *a);
     m->OtherNamesChanged(a->fid, to);
   }
-  return -ErrnoOf(a.status());
+  return Added(m, to, a.status());
 }
 
 int OpRename(const char* from, const char* to, unsigned int flags) {
@@ -242,7 +264,10 @@ int OpRename(const char* from, const char* to, unsigned int flags) {
   m->ForgetDirs(from);
   m->ForgetDirs(to);
   if (st.ok()) m->Renamed(from, to);
-  return -ErrnoOf(st);
+  // `from` stays among the names that may exist: a rename of one hard link
+  // onto another of the same file changes nothing.
+  if (!st.ok()) m->NameUnknown(from);
+  return Added(m, to, st);
 }
 
 int OpStatfs(const char*, struct statvfs* st) {

@@ -295,8 +295,11 @@ Status MetaStore::InsertName(uint64_t parent, const std::string& name, uint64_t 
   return d.Run("insert entry " + name);
 }
 
+// A directory's generation counts the changes of its entries: a client
+// that made the last change knows whether another came between.
 Status MetaStore::TouchDir(uint64_t fid, int links) {
-  Stmt s(Prepare("UPDATE inodes SET mtime_ns = ?1, ctime_ns = ?1, nlink = nlink + ?2 WHERE fid = ?3"));
+  Stmt s(Prepare(
+      "UPDATE inodes SET mtime_ns = ?1, ctime_ns = ?1, nlink = nlink + ?2, generation = generation + 1 WHERE fid = ?3"));
   s.Bind(1, NowNs()).Bind(2, links).Bind(3, fid);
   return s.Run("update directory " + std::to_string(fid));
 }

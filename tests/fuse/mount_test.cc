@@ -1036,3 +1036,44 @@ TEST_CASE("an O_CREAT open of a name another client made since the kernel found 
   CHECK(errno == EEXIST);
   CHECK(c.Dfs({"cat", "/g"}).out == theirs);
 }
+
+// A create or rename has the kernel look its new name up first. In a
+// directory whose every name the mount knows (it made it, and each change
+// since was its own) a missing name is answered without asking, for up
+// to cache= seconds after the mount's last change there, as the kernel
+// keeps a missing name: another client's new name there shows then, or
+// at once after the mount's next change there.
+TEST_CASE("names missing from a directory the mount made and alone changed are answered without asking", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c, {"cache=10"});
+  Mount quick(c, {"cache=2"}, "mnt2");
+  if (m.Skipped() || quick.Skipped()) return;
+  struct stat st;
+  REQUIRE(mkdir(m.Path("/d").c_str(), 0755) == 0);
+  close(open(m.Path("/d/a").c_str(), O_CREAT | O_WRONLY, 0644));
+  CHECK(stat(m.Path("/d/a").c_str(), &st) == 0);
+  REQUIRE(rename(m.Path("/d/a").c_str(), m.Path("/d/b").c_str()) == 0);
+  CHECK(stat(m.Path("/d/b").c_str(), &st) == 0);
+  CHECK(stat(m.Path("/d/a").c_str(), &st) != 0);
+  REQUIRE(link(m.Path("/d/b").c_str(), m.Path("/d/c").c_str()) == 0);
+  REQUIRE(symlink("b", m.Path("/d/s").c_str()) == 0);
+  REQUIRE(mkdir(m.Path("/d/sub").c_str(), 0755) == 0);
+  // A rename of one hard link onto another of the same file changes nothing.
+  REQUIRE(rename(m.Path("/d/b").c_str(), m.Path("/d/c").c_str()) == 0);
+  for (const char* name : {"/d/b", "/d/c", "/d/s", "/d/sub"}) CHECK(lstat(m.Path(name).c_str(), &st) == 0);
+
+  // Another client's new name: not seen until the mount's next change
+  // there shows a change came between.
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/d/theirs"}, "x").code == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/d/later"}, "x").code == 0);
+  CHECK(stat(m.Path("/d/theirs").c_str(), &st) != 0);  // known missing (now also to the kernel)
+  close(open(m.Path("/d/mine").c_str(), O_CREAT | O_WRONLY, 0644));
+  CHECK(stat(m.Path("/d/later").c_str(), &st) == 0);
+
+  // Or cache= seconds after the mount's last change there.
+  REQUIRE(mkdir(quick.Path("/e").c_str(), 0755) == 0);
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/e/theirs"}, "x").code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(stat(quick.Path("/e/theirs").c_str(), &st) == 0);
+}
