@@ -235,7 +235,10 @@ int OpRmdir(const char* path) {
 int OpUnlink(const char* path) {
   Mounted* m = M();
   auto fs = m->engines->Borrow();
-  Status st = fs->Remove(path);
+  // Waits for the meta server only, as an rm on HDFS or MooseFS does: the
+  // data servers' reclaimers delete the blocks within seconds (a data
+  // server that is down or stalled holds up no rm).
+  Status st = fs->Remove(path, /*delete_blocks=*/false);
   m->ForgetXattrs();
   if (st.ok()) m->Unlinked(path);
   return Removed(m, path, st);

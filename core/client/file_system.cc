@@ -83,11 +83,12 @@ Result<std::vector<Attr>> FileSystem::ListDir(const std::string& path) {
   return out;
 }
 
-Status FileSystem::Remove(const std::string& path) {
+Status FileSystem::Remove(const std::string& path, bool delete_blocks) {
   DFS_ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   Attr a;
   DFS_RETURN_IF_ERROR(meta_->Call<proto::Op::kUnlink>(proto::PathReq{p}, &a));
   DirsChanged({p}, a.dirs);
+  if (!delete_blocks) return Status::Ok();
   if (a.type != static_cast<int>(proto::FileType::kFile)) return Status::Ok();  // a link has no blocks
   if (a.nlink > 0) return Status::Ok();  // another hard link still names the file
   // The namespace entry is gone; the blocks go to each holder's trash now.

@@ -68,7 +68,11 @@ class FileSystem {
   Result<Attr> StatFile(uint64_t fid);
   Result<Attr> Mkdir(const std::string& path, bool parents, const NewEntry& entry = NewEntry::Directory());
   Result<std::vector<Attr>> ListDir(const std::string& path);
-  Status Remove(const std::string& path);  // a file
+  // Removes a file's name; its blocks go once no name is left: at once,
+  // from here, or (`delete_blocks` false: the call waits for the meta
+  // server only) by the data servers' reclaimers, which delete what the
+  // meta server lists as deleted every few seconds.
+  Status Remove(const std::string& path, bool delete_blocks = true);
   Status Rmdir(const std::string& path);
   Status Rename(const std::string& src, const std::string& dst);
   // A hard link: `dst` becomes another name of the file at `src`.

@@ -1077,3 +1077,39 @@ TEST_CASE("names missing from a directory the mount made and alone changed are a
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   CHECK(stat(quick.Path("/e/theirs").c_str(), &st) == 0);
 }
+
+// An unlink through the mount waits for the meta server only: the data
+// servers' reclaimers delete what the meta server lists as deleted, so a
+// data server that is stalled (or down) does not hold up an rm.
+TEST_CASE("an unlink through the mount does not wait for a stalled data server, and the blocks still go", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  auto fs = AdminClient(c);
+  REQUIRE(fs.ok());
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(c.Dfs({"cp", "-", "dfs:/f" + std::to_string(i)}, RandomBytes(64 << 10, i)).code == 0);
+  std::vector<uint64_t> fids;
+  for (int i = 0; i < 3; ++i) fids.push_back((*fs)->Stat("/f" + std::to_string(i))->fid);
+  REQUIRE(kill(c.DataPid(1), SIGSTOP) == 0);
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    CHECK(unlink(m.Path("/f" + std::to_string(i)).c_str()) == 0);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+  REQUIRE(kill(c.DataPid(1), SIGCONT) == 0);
+  // Every server gives the blocks back, the one that was down as well.
+  auto stored = [&](uint32_t server) {
+    auto files = (*fs)->StoredFiles(server);
+    REQUIRE(files.ok());
+    size_t n = 0;
+    for (uint64_t fid : files->fids) n += std::count(fids.begin(), fids.end(), fid);
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (stored(0) + stored(1) + stored(2) > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (uint32_t s = 0; s < 3; ++s) CHECK(stored(s) == 0);
+}
