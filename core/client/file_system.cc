@@ -166,7 +166,7 @@ Result<Attr> FileSystem::CreateCall(const proto::CreateReq& req) {
                          return got;
                        }));
   Hold(a.fid);
-  if (!req.replace) DirsChanged({req.path}, a.dirs);  // a staged file changes its directory at its commit
+  DirsChanged({req.path}, a.dirs);  // none for a staged file: it changes its directory at its commit
   return a;
 }
 

@@ -144,10 +144,17 @@ proto::CreateManyRsp MetaService::CreateMany(const proto::CreateManyReq& r, cons
 
 std::vector<proto::Attr> MetaService::ParentsOf(std::initializer_list<std::string> paths) {
   std::vector<proto::Attr> dirs;
+  std::string last;
   for (const std::string& p : paths) {
-    auto dir = store_->Lookup(ParentPath(p));
+    std::string parent = ParentPath(p);
+    if (!dirs.empty() && parent == last) {  // a rename within one directory
+      dirs.push_back(dirs.back());
+      continue;
+    }
+    auto dir = store_->Lookup(parent);
     if (!dir.ok()) return {};
     dirs.push_back(std::move(*dir));
+    last = std::move(parent);
   }
   return dirs;
 }
@@ -188,6 +195,8 @@ transport::Message MetaService::Namespace(const proto::Header& h, const Identity
         DFS_ASSIGN_OR_RETURN(r.path, WirePath(r.path));
         DFS_RETURN_IF_ERROR(may.Create(r.path, r.replace));
         Own(&r, who);
+        // A staged copy (dfs cp) changes its directory only at its commit.
+        if (r.replace) return store_->Create(r);
         return WithParent(store_->Create(r), r.path);
       });
     case Op::kMkdir:
