@@ -2,10 +2,10 @@
 
 namespace dfs::mount {
 
-Result<std::unique_ptr<EnginePool>> EnginePool::Connect(const client::ClientOptions& options, int count) {
+Result<std::unique_ptr<EnginePool>> EnginePool::Connect(const client::FileSystem& base, int count) {
   std::unique_ptr<EnginePool> pool(new EnginePool());
   for (int i = 0; i < count; ++i) {
-    DFS_ASSIGN_OR_RETURN(auto fs, client::FileSystem::Connect(options));
+    DFS_ASSIGN_OR_RETURN(auto fs, base.ConnectAnother());
     pool->engines_.push_back(std::move(fs));
     pool->free_.push_back(static_cast<size_t>(i));
   }

@@ -17,8 +17,8 @@ namespace dfs::mount {
 
 class EnginePool {
  public:
-  // `count` engines connected with `options`.
-  static Result<std::unique_ptr<EnginePool>> Connect(const client::ClientOptions& options, int count);
+  // `count` more engines of `base`'s client (FileSystem::ConnectAnother).
+  static Result<std::unique_ptr<EnginePool>> Connect(const client::FileSystem& base, int count);
 
   // An engine, used by this thread alone until the Lease ends.
   class Lease {

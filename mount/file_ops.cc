@@ -11,12 +11,12 @@ namespace {
 // Every handle's read-ahead of file `fid` is stale after a write.
 void DropReadAheadOf(Mounted* m, uint64_t fid) { m->Changed(fid); }
 
-// A new handle of file `attr`, writing through `file` if not null.
-uint64_t AddHandle(Mounted* m, const client::Attr& attr, client::OpenFile* file) {
+// A new handle of file `attr`, writing `writing` if not null.
+uint64_t AddHandle(Mounted* m, const client::Attr& attr, std::shared_ptr<Writing> writing) {
   auto h = std::make_shared<Handle>();
   h->reader = std::make_unique<client::ReadStream>(nullptr, m->prefetcher.get(), attr, m->cache_seconds);
   h->fid = attr.fid;
-  h->file = file;
+  h->writing = std::move(writing);
   std::lock_guard<std::mutex> lock(m->index_mu);
   h->fetched_at = m->clock;
   ++m->marks[attr.fid].handles;
@@ -30,51 +30,73 @@ uint64_t AddHandle(Mounted* m, const client::Attr& attr, client::OpenFile* file)
 Status PublishIfDirty(Mounted* m, uint64_t fid) {
   WriterView v;
   if (!m->ViewOf(fid, &v) || !v.dirty) return Status::Ok();
-  WritePath w(m);
-  client::OpenFile* f = m->FileOf(fid);
-  if (!f || !f->dirty()) return Status::Ok();
-  DFS_RETURN_IF_ERROR(f->Publish());
+  std::shared_ptr<Writing> w;
+  {
+    std::lock_guard<std::mutex> lock(m->index_mu);
+    w = m->FileOf(fid);
+  }
+  if (!w) return Status::Ok();
+  FileCall call(m, w);
+  if (!call->dirty()) return Status::Ok();
+  DFS_RETURN_IF_ERROR(call->Publish());
   DropReadAheadOf(m, fid);
   return Status::Ok();
 }
 
-// The shared write state of file `fid`, made if this is its first writer.
-client::OpenFile* Join(Mounted* m, uint64_t fid, const std::string& path) {
-  Writing& w = m->files[fid];
-  if (!w.file) w.file = std::make_unique<client::OpenFile>(m->fs.get(), fid, path);
-  ++w.handles;
-  return w.file.get();
+// The shared write state of file `fid`, made if this is its first writer,
+// bound to `engine` then. REQUIRES: m->mu held.
+std::shared_ptr<Writing> Join(Mounted* m, uint64_t fid, const std::string& path, WriteEngine* engine) {
+  std::shared_ptr<Writing> w = m->FileOf(fid);
+  if (!w) {
+    w = std::make_shared<Writing>();
+    w->file = std::make_unique<client::OpenFile>(engine->fs.get(), fid, path);
+    w->engine = engine;
+    ++engine->files;
+    std::lock_guard<std::mutex> lock(m->index_mu);
+    m->files[fid] = w;
+  }
+  ++w->handles;
+  return w;
 }
 
-int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer);
+// Opens the file `writer` created, through `engine`, for streaming writes.
+// REQUIRES: m->mu held, and no file or engine.
+int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer,
+               WriteEngine* engine) {
+  if (!writer.ok()) return -ErrnoOf(writer.status());
+  const client::Attr attr = (*writer)->attr();
+  std::shared_ptr<Writing> w = Join(m, attr.fid, path, engine);
+  {
+    FileCall call(m, w);
+    call.Restart(std::move(*writer), engine);
+  }
+  DropReadAheadOf(m, attr.fid);
+  fi->fh = AddHandle(m, attr, std::move(w));
+  return 0;
+}
 
 // Creates or truncates `path` and opens it for streaming writes.
 // REQUIRES: m->mu held.
 int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry) {
+  WriteEngine* engine = nullptr;
   if (!m->files.empty()) {
     // Another handle writing this file finishes first, or its later flush
-    // would commit bytes from before the truncate.
-    if (auto a = m->fs->Stat(path); a.ok()) {
-      if (client::OpenFile* f = m->FileOf(a->fid)) {
-        Status st = f->Close();
+    // would commit bytes from before the truncate; the file stays on its
+    // engine.
+    if (auto a = m->engines->Borrow()->Stat(path); a.ok()) {
+      if (std::shared_ptr<Writing> w = m->FileOf(a->fid)) {
+        FileCall call(m, w);
+        Status st = call->Close();
         if (!st.ok()) return -ErrnoOf(st);
+        engine = w->engine;
       }
     }
   }
+  if (!engine) engine = m->LeastBusyWriter();
   // Another client writing the file (another mount, a dfs cp) holds its
   // write lease: EBUSY, until it closes or its lease lapses.
-  return OpenStream(m, path, fi, m->fs->Create(path, 0, entry));
-}
-
-// Opens the file `writer` created for streaming writes. REQUIRES: m->mu held.
-int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer) {
-  if (!writer.ok()) return -ErrnoOf(writer.status());
-  const client::Attr attr = (*writer)->attr();
-  client::OpenFile* f = Join(m, attr.fid, path);
-  f->Restart(std::move(*writer));
-  DropReadAheadOf(m, attr.fid);
-  fi->fh = AddHandle(m, attr, f);
-  return 0;
+  auto writer = EngineCall(engine)->Create(path, 0, entry);
+  return OpenStream(m, path, fi, std::move(writer), engine);
 }
 
 int OpGetattr(const char* path, struct stat* st, fuse_file_info* fi) {
@@ -119,7 +141,7 @@ bool CallerMayWrite(const client::Attr& a) {
 // An existing file that a create found: opened as it is, if the caller
 // may write it (the kernel, which thought the name free, did not check).
 int OpenExisting(Mounted* m, const char* path, fuse_file_info* fi) {
-  auto a = m->fs->Stat(path);
+  auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsRegular(*a) && !CallerMayWrite(*a)) return -EACCES;
   return OpenForWritingLocked(m, path, fi);
@@ -127,7 +149,7 @@ int OpenExisting(Mounted* m, const char* path, fuse_file_info* fi) {
 
 int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
   Mounted* m = M();
-  WritePath w(m);
+  std::lock_guard<std::mutex> lock(m->mu);
   int rc;
   if (fi->flags & O_TRUNC) {
     rc = OpenTruncated(m, path, fi, EntryOf(mode));
@@ -136,14 +158,16 @@ int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
     // to cache= seconds ago and another client may have made it since:
     // only a new file is created. An existing one opens as it is (O_CREAT
     // without O_TRUNC truncates nothing), or EEXIST with O_EXCL.
-    rc = OpenStream(m, path, fi, m->fs->CreateNew(path, EntryOf(mode)));
+    WriteEngine* engine = m->LeastBusyWriter();
+    auto writer = EngineCall(engine)->CreateNew(path, EntryOf(mode));
+    rc = OpenStream(m, path, fi, std::move(writer), engine);
     if (rc == -EEXIST && !(fi->flags & O_EXCL)) rc = OpenExisting(m, path, fi);
   }
   // What the directory holds is known again, or no longer.
   if (rc == 0) m->NameAdded(path);
   if (rc != 0) m->NameUnknown(path);
   if (rc == 0) {
-    std::lock_guard<std::mutex> lock(m->index_mu);
+    std::lock_guard<std::mutex> index_lock(m->index_mu);
     auto& h = m->handles.at(fi->fh);
     h->created = std::make_unique<client::Attr>(h->reader->attr());
   }
@@ -153,18 +177,23 @@ int OpCreate(const char* path, mode_t mode, fuse_file_info* fi) {
 // An open for writing: joins the file's writers, or truncates it.
 // REQUIRES: m->mu held.
 int OpenForWritingLocked(Mounted* m, const char* path, fuse_file_info* fi) {
-  auto a = m->fs->Stat(path);
+  auto a = m->engines->Borrow()->Stat(path);
   if (!a.ok()) return -ErrnoOf(a.status());
   if (client::IsDirectory(*a)) return -EISDIR;
   if ((fi->flags & O_TRUNC) || (a->size == 0 && !m->FileOf(a->fid))) {
     return OpenTruncated(m, path, fi, EntryOf(a->mode));
   }
-  client::OpenFile* f = Join(m, a->fid, path);
-  if (Status st = f->Patch(); !st.ok()) {
+  std::shared_ptr<Writing> w = Join(m, a->fid, path, m->LeastBusyWriter());
+  Status st;
+  {
+    FileCall call(m, w);
+    st = call->Patch();
+  }
+  if (!st.ok()) {
     Leave(m, a->fid);
     return -ErrnoOf(st);
   }
-  fi->fh = AddHandle(m, *a, f);
+  fi->fh = AddHandle(m, *a, std::move(w));
   return 0;
 }
 
@@ -173,7 +202,7 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   std::call_once(m->kernel_read_ahead, RaiseKernelReadAhead, m->mountpoint);
   int rc = 0;
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-    WritePath w(m);
+    std::lock_guard<std::mutex> lock(m->mu);
     rc = OpenForWritingLocked(m, path, fi);
   } else {
     auto a = m->engines->Borrow()->Stat(path);
@@ -211,41 +240,46 @@ int OpRead(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi
 
 int OpWrite(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   Mounted* m = M();
-  WritePath w(m);
   std::shared_ptr<Handle> h = m->HandleOf(fi);
-  if (!h || !h->file) return -EBADF;
-  DropReadAheadOf(m, h->file->fid());
-  Status st = h->file->Write(static_cast<uint64_t>(offset), buf, size);
+  if (!h || !h->writing) return -EBADF;
+  FileCall call(m, h->writing);
+  DropReadAheadOf(m, h->fid);
+  Status st = call->Write(static_cast<uint64_t>(offset), buf, size);
   return st.ok() ? static_cast<int>(size) : -ErrnoOf(st);
+}
+
+// A truncate of a file open for writing here, durable before it returns if
+// `durable` (truncate(2); ftruncate(2) is durable at the next flush).
+int TruncateOpen(Mounted* m, std::shared_ptr<Writing> w, uint64_t size, bool durable) {
+  FileCall call(m, std::move(w));
+  Status st = call->Truncate(size);
+  DropReadAheadOf(m, call->fid());
+  if (st.ok() && durable) st = call->Flush();
+  return -ErrnoOf(st);
 }
 
 int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
   Mounted* m = M();
-  WritePath w(m);
   if (size < 0) return -EINVAL;
-  client::OpenFile* f = nullptr;
-  if (std::shared_ptr<Handle> h = m->HandleOf(fi)) f = h->file;
-  if (!f) {
-    auto a = m->fs->Stat(path);
-    if (!a.ok()) return -ErrnoOf(a.status());
-    f = m->FileOf(a->fid);
-  }
-  if (f) {
-    Status st = f->Truncate(static_cast<uint64_t>(size));
-    DropReadAheadOf(m, f->fid());
-    if (st.ok() && !fi) st = f->Flush();  // truncate(2) is done when it returns
-    return -ErrnoOf(st);
+  std::shared_ptr<Handle> h = m->HandleOf(fi);
+  if (h && h->writing) return TruncateOpen(m, h->writing, static_cast<uint64_t>(size), false);
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto a = m->engines->Borrow()->Stat(path);
+  if (!a.ok()) return -ErrnoOf(a.status());
+  if (std::shared_ptr<Writing> w = m->FileOf(a->fid)) {
+    return TruncateOpen(m, std::move(w), static_cast<uint64_t>(size), !fi);
   }
   // truncate(2) of a file no one has open for writing: a short-lived
   // writer, durable before it returns. Growing only moves the size (a
   // hole): `truncate -s 1P` returns at once and stores nothing.
-  auto patch = m->fs->OpenForPatch(path);
+  EngineCall fs(m->LeastBusyWriter());
+  auto patch = fs->OpenForPatch(path);
   if (!patch.ok()) return -ErrnoOf(patch.status());
   Status st = (*patch)->Truncate(static_cast<uint64_t>(size));
   if (st.ok()) st = (*patch)->Flush();
-  if (st.ok()) st = m->fs->Sync();
+  if (st.ok()) st = fs->Sync();
   DropReadAheadOf(m, (*patch)->attr().fid);
-  m->fs->EndWrite((*patch)->attr().fid);
+  fs->EndWrite((*patch)->attr().fid);
   return -ErrnoOf(st);
 }
 
@@ -253,26 +287,24 @@ int OpTruncate(const char* path, off_t size, fuse_file_info* fi) {
 int OpFlush(const char*, fuse_file_info* fi) {
   Mounted* m = M();
   std::shared_ptr<Handle> h = m->HandleOf(fi);
-  if (!h || !h->file) return 0;  // a reader's close: nothing to wait for
-  WritePath w(m);
-  return -ErrnoOf(h->file->Flush());
+  if (!h || !h->writing) return 0;  // a reader's close: nothing to wait for
+  return -ErrnoOf(FileCall(m, h->writing)->Flush());
 }
 
 // fsync: the same, and the committed size durable on the meta server's disk.
 int OpFsync(const char*, int, fuse_file_info* fi) {
   Mounted* m = M();
   std::shared_ptr<Handle> h = m->HandleOf(fi);
-  if (!h || !h->file) return 0;
-  WritePath w(m);
-  return -ErrnoOf(h->file->Fsync());
+  if (!h || !h->writing) return 0;
+  return -ErrnoOf(FileCall(m, h->writing)->Fsync());
 }
 
 int OpRelease(const char*, fuse_file_info* fi) {
   Mounted* m = M();
   std::shared_ptr<Handle> h = m->HandleOf(fi);
   if (!h) return 0;
-  if (h->file) {
-    WritePath w(m);
+  if (h->writing) {
+    std::lock_guard<std::mutex> lock(m->mu);
     Leave(m, h->fid);
   }
   m->Forget(fi->fh);
@@ -323,10 +355,20 @@ void StatOf(Mounted* m, const client::Attr& a, struct stat* st) {
 }
 
 void Leave(Mounted* m, uint64_t fid) {
-  auto it = m->files.find(fid);
-  if (it == m->files.end() || --it->second.handles > 0) return;
-  (void)it->second.file->CloseAndRelease();  // its error went to the flush before
-  m->files.erase(it);
+  std::shared_ptr<Writing> w = m->FileOf(fid);
+  if (!w || --w->handles > 0) return;
+  {
+    FileCall call(m, w);
+    (void)call->CloseAndRelease();  // its error went to the flush before
+  }
+  --w->engine->files;
+  std::lock_guard<std::mutex> lock(m->index_mu);
+  m->files.erase(fid);
+}
+
+void CloseAll(Mounted* m) {
+  std::lock_guard<std::mutex> lock(m->mu);
+  for (auto& [fid, w] : m->files) (void)FileCall(m, w)->CloseAndRelease();
 }
 
 void AddFileOps(fuse_operations* ops) {

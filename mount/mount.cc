@@ -16,8 +16,10 @@ namespace dfs::mount {
 namespace {
 
 // Engines for the calls off the write path: stat, readdir, reads and the
-// namespace calls (mount/mounted.h).
+// namespace calls; and engines that write, each shared by the files bound
+// to it (mount/mounted.h).
 constexpr int kEngines = 4;
+constexpr int kWriteEngines = 4;
 // What the kernel reads ahead of a sequential reader, and so the largest
 // read request it sends (conn->max_readahead and max_write allow it).
 constexpr int kKernelReadAheadKiB = 1024;
@@ -191,7 +193,21 @@ Status RunMount(const MountOptions& options) {
     fuse_destroy(f);
     return fs.status();
   }
-  m.fs = std::move(*fs);
+  for (int i = 0; i < kWriteEngines; ++i) {
+    auto e = std::make_unique<WriteEngine>();
+    if (i == 0) {
+      e->fs = std::move(*fs);
+    } else {
+      auto another = m.writers.front()->fs->ConnectAnother();
+      if (!another.ok()) {
+        fuse_unmount(f);
+        fuse_destroy(f);
+        return another.status();
+      }
+      e->fs = std::move(*another);
+    }
+    m.writers.push_back(std::move(e));
+  }
   auto prefetcher = client::Prefetcher::Start(m.options);
   if (!prefetcher.ok()) {
     fuse_unmount(f);
@@ -199,7 +215,7 @@ Status RunMount(const MountOptions& options) {
     return prefetcher.status();
   }
   m.prefetcher = std::move(*prefetcher);
-  auto engines = EnginePool::Connect(m.options, kEngines);
+  auto engines = EnginePool::Connect(*m.writers.front()->fs, kEngines);
   if (!engines.ok()) {
     fuse_unmount(f);
     fuse_destroy(f);
@@ -211,10 +227,7 @@ Status RunMount(const MountOptions& options) {
   int rc = fuse_loop_mt(f, /*clone_fd=*/0);
   fuse_remove_signal_handlers(fuse_get_session(f));
   // Unmounted: whatever is still open is finished, as close would.
-  {
-    std::lock_guard<std::mutex> lock(m.mu);
-    for (auto& [fid, w] : m.files) (void)w.file->CloseAndRelease();
-  }
+  CloseAll(&m);
   fuse_unmount(f);
   fuse_destroy(f);
   fuse_opt_free_args(&fargs);

@@ -38,11 +38,39 @@ bool Mounted::ViewOf(uint64_t fid, WriterView* view) {
   return true;
 }
 
-void Mounted::UpdateViews() {
+void Mounted::ShowView(const Writing& w) {
+  const client::OpenFile& f = *w.file;
   std::lock_guard<std::mutex> lock(index_mu);
-  views.clear();
-  for (const auto& [fid, w] : files) {
-    if (w.file->writing()) views[fid] = WriterView{w.file->size(), w.file->streaming(), w.file->dirty()};
+  if (f.writing()) {
+    views[f.fid()] = WriterView{f.size(), f.streaming(), f.dirty()};
+  } else {
+    views.erase(f.fid());
+  }
+}
+
+WriteEngine* Mounted::LeastBusyWriter() {
+  // One that no call holds now (a close may be waiting on it for a down
+  // data server), then the one with the fewest files.
+  WriteEngine* best = nullptr;
+  bool best_free = false;
+  for (const auto& e : writers) {
+    bool free = e->mu.try_lock();
+    if (free) e->mu.unlock();
+    if (!best || (free && !best_free) || (free == best_free && e->files < best->files)) {
+      best = e.get();
+      best_free = free;
+    }
+  }
+  return best;
+}
+
+void FileCall::Restart(std::unique_ptr<client::FileWriter> writer, WriteEngine* engine) {
+  // The old writer, if any, goes on the engine this call holds.
+  w_->file->Restart(std::move(writer), engine->fs.get());
+  if (w_->engine != engine) {
+    --w_->engine->files;
+    ++engine->files;
+    w_->engine = engine;
   }
 }
 

@@ -2,14 +2,19 @@
 // adapters from FUSE calls to the engine's open files (client::OpenFile,
 // client::ReadStream), keyed by file handle and file id.
 //
-// FUSE calls come on several threads. What writes goes through one path:
-// `mu` and the write engine `fs`, held for the call (opens for writing,
-// creates, writes, flushes, truncates, renames). Everything else (stat,
-// readdir, reads, the other namespace calls) borrows an engine from
-// `engines` and never waits for `mu`, so a close waiting for a down data
-// server (R10) holds up other writes but not stat, ls or reads. `index_mu`
-// guards the handle table and what writers show to the rest; it is held
-// only briefly. Lock order: Handle::mu, then mu, then index_mu.
+// FUSE calls come on several threads. Writes go through a few write
+// engines (WriteEngine); each file open for writing (Writing) is bound to
+// one, the least busy when it was opened, so that writes, flushes and
+// closes of different files proceed in parallel, and a close waiting for a
+// down data server (R10) holds up its own file and its engine only. A call
+// on a file's writes holds the file and its engine (FileCall). `mu` guards
+// the table of files open for writing: opens for writing, creates,
+// truncates by path, renames and last closes hold it. Everything else
+// (stat, readdir, reads, the other namespace calls) borrows an engine from
+// `engines` and waits for neither. `index_mu` guards the handle table and
+// what writers show to the rest; it is held only briefly.
+// Lock order: Handle::mu, then mu, then Writing::mu, then WriteEngine::mu,
+// then index_mu; an engine from `engines` is borrowed last.
 #pragma once
 
 #define FUSE_USE_VERSION 31
@@ -22,6 +27,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/client/file_system.h"
 #include "core/client/open_file.h"
@@ -32,10 +38,21 @@
 
 namespace dfs::mount {
 
-// A file open for writing (client::OpenFile) and how many handles share it.
+// An engine that writes, shared by the files bound to it: one call at a time.
+struct WriteEngine {
+  std::mutex mu;
+  std::unique_ptr<client::FileSystem> fs;  // guarded by mu
+  int files = 0;                           // bound to it; guarded by Mounted::mu
+};
+
+// A file open for writing (client::OpenFile), the engine its writes go
+// through, and how many handles share it.
 struct Writing {
-  std::unique_ptr<client::OpenFile> file;
-  int handles = 0;
+  std::mutex mu;                           // one call at a time on the file
+  std::unique_ptr<client::OpenFile> file;  // calls guarded by mu (but path and Renamed)
+  // Changed under Mounted::mu and mu both (FileCall::Rebind): read under either.
+  WriteEngine* engine = nullptr;
+  int handles = 0;  // guarded by Mounted::mu
 };
 
 // One open() of a file: its reads (by file id), and its file's write state
@@ -44,7 +61,7 @@ struct Handle {
   std::mutex mu;  // one read at a time
   std::unique_ptr<client::ReadStream> reader;
   uint64_t fid = 0;
-  client::OpenFile* file = nullptr;  // used under Mounted::mu
+  std::shared_ptr<Writing> writing;  // opened for writing: its file
   uint64_t fetched_at = 0;           // Mounted::clock when reader's bytes were fetched
   // What Create answered, for the getattr libfuse asks right after it;
   // guarded by Mounted::index_mu.
@@ -76,9 +93,11 @@ struct Mounted {
   std::unique_ptr<EnginePool> engines;
 
   // The write path.
+  std::vector<std::unique_ptr<WriteEngine>> writers;  // fixed once mounted
   std::mutex mu;
-  std::unique_ptr<client::FileSystem> fs;  // guarded by mu
-  std::map<uint64_t, Writing> files;       // by file id; guarded by mu
+  // Files open for writing, by file id; changed under mu and index_mu
+  // both, read under either.
+  std::map<uint64_t, std::shared_ptr<Writing>> files;
 
   std::mutex index_mu;
   std::map<uint64_t, std::shared_ptr<Handle>> handles;  // by fuse fh; guarded by index_mu
@@ -127,11 +146,13 @@ struct Mounted {
   };
   std::map<std::string, KnownDir> known_dirs;
 
-  // REQUIRES: mu held.
-  client::OpenFile* FileOf(uint64_t fid) {
+  // The file `fid` open for writing, if it is. REQUIRES: mu or index_mu held.
+  std::shared_ptr<Writing> FileOf(uint64_t fid) {
     auto it = files.find(fid);
-    return it == files.end() ? nullptr : it->second.file.get();
+    return it == files.end() ? nullptr : it->second;
   }
+  // The write engine with the fewest files bound to it. REQUIRES: mu held.
+  WriteEngine* LeastBusyWriter();
   // A rename moved `from` (a file or a directory) to `to`. REQUIRES: mu held.
   void Renamed(const std::string& from, const std::string& to);
 
@@ -142,9 +163,9 @@ struct Mounted {
   bool TakeCreated(const fuse_file_info* fi, client::Attr* out);
   // What an open writer of `fid` shows, if there is one.
   bool ViewOf(uint64_t fid, WriterView* view);
-  // Writers' views made current, after a call on the write path.
-  // REQUIRES: mu held.
-  void UpdateViews();
+  // What `w` shows made current, after a call on its writes.
+  // REQUIRES: w.mu held.
+  void ShowView(const Writing& w);
   // File `fid` was written: read-ahead fetched before now is stale.
   void Changed(uint64_t fid);
   // Whether `h`'s read-ahead is stale; if so, it is dropped.
@@ -188,15 +209,39 @@ struct Mounted {
   void ForgetXattrs();
 };
 
-// Holds Mounted::mu for a call on the write path; the writers' views are
-// made current when it ends.
-class WritePath {
+// One call on a file's writes: holds the file and its engine; what the
+// file shows to the rest (WriterView) is made current when it ends.
+class FileCall {
  public:
-  explicit WritePath(Mounted* m) : m_(m), lock_(m->mu) {}
-  ~WritePath() { m_->UpdateViews(); }
+  FileCall(Mounted* m, std::shared_ptr<Writing> w)
+      : m_(m), w_(std::move(w)), file_lock_(w_->mu), engine_lock_(w_->engine->mu) {}
+  ~FileCall() { m_->ShowView(*w_); }
+  FileCall(const FileCall&) = delete;
+  FileCall& operator=(const FileCall&) = delete;
+
+  client::OpenFile* operator->() const { return w_->file.get(); }
+  client::FileSystem* fs() const { return w_->engine->fs.get(); }
+  // The file was created or truncated through `engine`, which made
+  // `writer`: its writes go through that engine from now on.
+  // REQUIRES: Mounted::mu held.
+  void Restart(std::unique_ptr<client::FileWriter> writer, WriteEngine* engine);
 
  private:
   Mounted* m_;
+  std::shared_ptr<Writing> w_;
+  std::unique_lock<std::mutex> file_lock_;
+  std::unique_lock<std::mutex> engine_lock_;  // of the engine bound when the call began
+};
+
+// One call on a write engine of no open file (a create, a truncate of a
+// file no one writes).
+class EngineCall {
+ public:
+  explicit EngineCall(WriteEngine* e) : e_(e), lock_(e->mu) {}
+  client::FileSystem* operator->() const { return e_->fs.get(); }
+
+ private:
+  WriteEngine* e_;
   std::lock_guard<std::mutex> lock_;
 };
 
@@ -205,6 +250,8 @@ inline Mounted* M() { return static_cast<Mounted*>(fuse_get_context()->private_d
 // A handle of file `fid` that writes is gone; the last one finishes the
 // write, gives the write lease back and forgets the file. REQUIRES: mu held.
 void Leave(Mounted* m, uint64_t fid);
+// Every file still open for writing finished, as close would (at unmount).
+void CloseAll(Mounted* m);
 
 void FillStat(const client::Attr& a, struct stat* st);
 // FillStat, with the size an open writer of this mount knows.

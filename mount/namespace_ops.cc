@@ -258,11 +258,13 @@ int OpLink(const char* from, const char* to) {
 
 int OpRename(const char* from, const char* to, unsigned int flags) {
   Mounted* m = M();
-  // On the write path: open writers of what moves learn its new name.
-  WritePath w(m);
   if (flags & RENAME_EXCHANGE) return -EINVAL;
-  if ((flags & RENAME_NOREPLACE) && m->fs->Stat(to).ok()) return -EEXIST;
-  Status st = m->fs->Rename(from, to);
+  // With the table of open writers held: they learn the new name of what
+  // moves before another call opens it for writing.
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto fs = m->engines->Borrow();
+  if ((flags & RENAME_NOREPLACE) && fs->Stat(to).ok()) return -EEXIST;
+  Status st = fs->Rename(from, to);
   m->ForgetXattrs();
   m->ForgetDirs(from);
   m->ForgetDirs(to);
@@ -328,9 +330,9 @@ void Mounted::Renamed(const std::string& from, const std::string& to) {
   };
   // Handles read by file id: only writers' paths (for patches) move.
   for (auto& [fid, w] : files) {
-    std::string path = w.file->path();
+    std::string path = w->file->path();
     moved(&path);
-    w.file->Renamed(path);
+    w->file->Renamed(path);
   }
 }
 

@@ -34,7 +34,16 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const ClientOptions& opt
   DFS_RETURN_IF_ERROR(fs->meta_->Call<proto::Op::kGetMap>(proto::Empty{}, &fs->map_));
   fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options);
   fs->leases_ =
-      std::make_unique<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms, options.connect);
+      std::make_shared<LeaseKeeper>(options.meta, LeaseHolderId::ForThisProcess(), fs->map_.lease_ms, options.connect);
+  return fs;
+}
+
+Result<std::unique_ptr<FileSystem>> FileSystem::ConnectAnother() const {
+  std::unique_ptr<FileSystem> fs(new FileSystem(options_));
+  fs->meta_ = std::make_unique<MetaClient>(options_.meta, options_.connect);
+  fs->map_ = map_;
+  fs->data_ = std::make_unique<DataClient>(fs->map_.servers, options_);
+  fs->leases_ = leases_;
   return fs;
 }
 

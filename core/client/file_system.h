@@ -57,6 +57,10 @@ class FileSystem {
  public:
   // Connects to the meta server and learns the data server map.
   static Result<std::unique_ptr<FileSystem>> Connect(const ClientOptions& options);
+  // Another engine of this client, for another thread: its own
+  // connections, the same options, map and write leases (one holder: a
+  // lease taken through one engine is renewed, and given back, through any).
+  Result<std::unique_ptr<FileSystem>> ConnectAnother() const;
   ~FileSystem();
 
   const proto::GetMapRsp& map() const { return map_; }
@@ -192,7 +196,7 @@ class FileSystem {
   std::unique_ptr<MetaClient> meta_;
   std::unique_ptr<DataClient> data_;
   proto::GetMapRsp map_;
-  std::unique_ptr<LeaseKeeper> leases_;
+  std::shared_ptr<LeaseKeeper> leases_;  // shared by ConnectAnother's engines
 };
 
 }  // namespace dfs::client

@@ -4,8 +4,9 @@
 
 namespace dfs::client {
 
-void OpenFile::Restart(std::unique_ptr<FileWriter> writer) {
+void OpenFile::Restart(std::unique_ptr<FileWriter> writer, FileSystem* fs) {
   patch_.reset();
+  fs_ = fs;
   error_ = Status::Ok();
   writer_ = std::move(writer);
   generation_ = writer_->attr().generation;
@@ -20,7 +21,7 @@ Status OpenFile::Patch() {
 
 Status OpenFile::Fail(const char* what, Status st) {
   if (!st.ok()) {
-    fprintf(stderr, "dfs: %s %s failed: %s\n", what, path_.c_str(), st.message().c_str());
+    fprintf(stderr, "dfs: %s %s failed: %s\n", what, path().c_str(), st.message().c_str());
     error_ = st;
   }
   return st;
@@ -29,7 +30,7 @@ Status OpenFile::Fail(const char* what, Status st) {
 Status OpenFile::UsePatch() {
   if (patch_) return Status::Ok();
   if (writer_) DFS_RETURN_IF_ERROR(Close());
-  DFS_ASSIGN_OR_RETURN(patch_, fs_->OpenForPatch(path_));
+  DFS_ASSIGN_OR_RETURN(patch_, fs_->OpenForPatch(path()));
   generation_ = patch_->attr().generation;
   return Status::Ok();
 }

@@ -5,11 +5,12 @@
 // (blocks patched in memory, written at flush). A stream that gets a write
 // elsewhere is finished and switches. A failed write is kept and reported
 // again by every later Flush and by Close.
-// Thread-safety: one thread at a time.
+// Thread-safety: one thread at a time, but for path() and Renamed, from any.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/client/file_system.h"
@@ -21,16 +22,23 @@ namespace dfs::client {
 class OpenFile {
  public:
   // `path` is where the file is now (for patches and messages); Renamed
-  // moves it.
+  // moves it. Its writes go through `fs`.
   OpenFile(FileSystem* fs, uint64_t fid, std::string path) : fs_(fs), fid_(fid), path_(std::move(path)) {}
 
   uint64_t fid() const { return fid_; }
-  const std::string& path() const { return path_; }
-  void Renamed(std::string path) { path_ = std::move(path); }
+  std::string path() const {
+    std::lock_guard<std::mutex> lock(path_mu_);
+    return path_;
+  }
+  void Renamed(std::string path) {
+    std::lock_guard<std::mutex> lock(path_mu_);
+    path_ = std::move(path);
+  }
 
-  // The file was created or truncated: writes from offset 0 stream through
-  // `writer`, and an earlier error is forgotten.
-  void Restart(std::unique_ptr<FileWriter> writer);
+  // The file was created or truncated through `fs`, which made `writer`:
+  // writes from offset 0 stream through it, later calls go through `fs`,
+  // and an earlier error is forgotten.
+  void Restart(std::unique_ptr<FileWriter> writer, FileSystem* fs);
   // Opened for writing with no stream: later writes patch it.
   Status Patch();
 
@@ -67,7 +75,8 @@ class OpenFile {
 
   FileSystem* fs_;
   const uint64_t fid_;
-  std::string path_;
+  mutable std::mutex path_mu_;
+  std::string path_;  // guarded by path_mu_
   std::unique_ptr<FileWriter> writer_;
   uint64_t written_ = 0;  // bytes through writer_
   std::unique_ptr<PatchWriter> patch_;

@@ -228,7 +228,7 @@ TEST_CASE("a closed file's write lease goes back without the close waiting for i
   SECTION("written as a stream") {
     auto w = mine->Create("/f");
     REQUIRE(w.ok());
-    f.Restart(std::move(*w));
+    f.Restart(std::move(*w), mine.get());
     REQUIRE(f.Write(0, "new bytes", 9).ok());
   }
   SECTION("patched") {
@@ -247,4 +247,24 @@ TEST_CASE("a closed file's write lease goes back without the close waiting for i
   // the meta server keeps the lease (until it lapses, a minute here).
   auto theirs = other->OpenForPatch("/f");
   CHECK(theirs.ok());
+}
+
+// The mount writes through several engines of one client: a file held
+// through one is written through another, and is busy to other clients
+// until any of them gives it back.
+TEST_CASE("engines of one client share its write leases") {
+  FakeCluster c;
+  auto mine = c.Connect();
+  auto twin = mine->ConnectAnother();
+  REQUIRE(twin.ok());
+  auto other = c.Connect();
+  REQUIRE(Write(*mine, "/f", Pattern(3000, 4)).ok());
+  const uint64_t fid = mine->Stat("/f")->fid;
+  auto patch = mine->OpenForPatch("/f");
+  REQUIRE(patch.ok());
+  auto stream = (*twin)->Create("/f");
+  CHECK(stream.ok());
+  CHECK(other->OpenForPatch("/f").status().code() == Code::kBusy);
+  (*twin)->EndWrite(fid);
+  CHECK(other->OpenForPatch("/f").ok());
 }
