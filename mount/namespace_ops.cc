@@ -3,8 +3,10 @@
 #include <linux/limits.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "mount/mounted.h"
 
@@ -20,24 +22,55 @@ timespec TimespecOf(int64_t ns) {
 
 int64_t NsOf(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
 
+// A listing of a directory, fetched at its first readdir (or a rewind)
+// and served in the pieces the kernel asks for (fuse_file_info::fh).
+struct Listing {
+  std::vector<client::Attr> entries;
+};
+
+int OpOpendir(const char*, fuse_file_info* fi) {
+  fi->fh = reinterpret_cast<uint64_t>(new Listing());
+  return 0;
+}
+
+int OpReleasedir(const char*, fuse_file_info* fi) {
+  delete reinterpret_cast<Listing*>(fi->fh);
+  return 0;
+}
+
 // With readdirplus (`ls -l`) each entry's attributes go to the kernel's
-// caches with its name: no lookup or getattr per entry after it.
-int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*, fuse_readdir_flags flags) {
+// caches with its name: no lookup or getattr per entry after it. The
+// entries carry their offsets (1 and 2 are "." and "..", 3 on the
+// listing's): libfuse 3.14 links an entry to the kernel's caches only
+// then.
+int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t offset, fuse_file_info* fi,
+              fuse_readdir_flags flags) {
   Mounted* m = M();
-  auto fs = m->engines->Borrow();
-  auto entries = fs->ListDir(path);
-  if (!entries.ok()) return -ErrnoOf(entries.status());
-  const auto plus = static_cast<fuse_fill_dir_flags>((flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0);
-  filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-  filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  Listing* listing = reinterpret_cast<Listing*>(fi->fh);
   const std::string dir = path;
-  for (const auto& e : *entries) {
+  if (offset == 0) {
+    auto entries = m->engines->Borrow()->ListDir(path);
+    if (!entries.ok()) return -ErrnoOf(entries.status());
+    listing->entries = std::move(*entries);
+    for (const auto& e : listing->entries) {
+      const std::string entry = dir == "/" ? "/" + e.name : dir + "/" + e.name;
+      m->NoteNames(entry, e);
+      m->NoteXattrs(entry, e);
+    }
+  }
+  const auto plus = static_cast<fuse_fill_dir_flags>((flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0);
+  const auto none = static_cast<fuse_fill_dir_flags>(0);
+  for (off_t next = std::max<off_t>(offset, 0) + 1;; ++next) {
+    if (next == 1 || next == 2) {
+      if (filler(buf, next == 1 ? "." : "..", nullptr, next, none)) break;
+      continue;
+    }
+    const size_t k = static_cast<size_t>(next - 3);
+    if (k >= listing->entries.size()) break;
+    const client::Attr& e = listing->entries[k];
     struct stat st;
     StatOf(m, e, &st);
-    const std::string entry = dir == "/" ? "/" + e.name : dir + "/" + e.name;
-    m->NoteNames(entry, e);
-    m->NoteXattrs(entry, e);
-    if (filler(buf, e.name.c_str(), &st, 0, plus)) break;
+    if (filler(buf, e.name.c_str(), &st, next, plus)) break;
   }
   return 0;
 }
@@ -337,7 +370,9 @@ void Mounted::Renamed(const std::string& from, const std::string& to) {
 }
 
 void AddNamespaceOps(fuse_operations* ops) {
+  ops->opendir = OpOpendir;
   ops->readdir = OpReaddir;
+  ops->releasedir = OpReleasedir;
   ops->mkdir = OpMkdir;
   ops->rmdir = OpRmdir;
   ops->unlink = OpUnlink;

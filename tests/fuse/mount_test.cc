@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -294,6 +295,55 @@ TEST_CASE("while a close waits for a down data server, other files are written a
   for (size_t k = 0; k < names.size(); ++k) {
     CHECK(c.Dfs({"cat", names[k]}).out == RandomBytes(300, 10 + static_cast<int>(k)));
   }
+}
+
+TEST_CASE("a listing through the mount brings every entry's attributes: ls -l asks nothing more", "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(2);
+  Mount m(c, {"cache=60"});
+  if (m.Skipped()) return;
+  // Made by the CLI: the kernel has none of them in its caches.
+  std::vector<std::string> args = {"touch"};
+  std::set<std::string> made;
+  for (int i = 0; i < 600; ++i) {
+    made.insert("f" + std::to_string(i));
+    args.push_back("/d/f" + std::to_string(i));
+  }
+  REQUIRE(c.Dfs({"mkdir", "/d"}).code == 0);
+  REQUIRE(c.Dfs(args).code == 0);
+  DIR* d = opendir(m.Path("/d").c_str());
+  REQUIRE(d != nullptr);
+  REQUIRE(std::string(readdir(d)->d_name) == ".");  // the listing is fetched
+  // The meta server stops answering: what ls -l asks next (the rest of the
+  // listing, then each entry's attributes) must come from the listing.
+  REQUIRE(kill(c.MetaPid(), SIGSTOP) == 0);
+  std::atomic<bool> done{false};
+  std::set<std::string> listed, stated;
+  std::thread ls([&] {
+    for (dirent* e; (e = readdir(d)) != nullptr;) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      listed.insert(name);
+      struct stat st;
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) stated.insert(name);
+    }
+    done = true;
+  });
+  for (int i = 0; i < 100 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool answered = done;
+  kill(c.MetaPid(), SIGCONT);
+  ls.join();
+  CHECK(answered);
+  CHECK(listed == made);  // the first read was "."
+  CHECK(stated == listed);
+  // A rewind lists afresh: a name made since is there.
+  REQUIRE(c.Dfs({"touch", "/d/late"}).code == 0);
+  rewinddir(d);
+  std::set<std::string> again;
+  for (dirent* e; (e = readdir(d)) != nullptr;) again.insert(e->d_name);
+  closedir(d);
+  made.insert({".", "..", "late"});
+  CHECK(again == made);
 }
 
 TEST_CASE("an open while pages of the file are dirty in a shared mmap does not hang the mount", "[fuse]") {

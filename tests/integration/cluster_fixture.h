@@ -128,6 +128,7 @@ class Cluster {
   // Each data server's state in dfs status ("up", "rebuilding", "down").
   std::vector<std::string> States();
   pid_t DataPid(int i) const { return data_pids_[i]; }
+  pid_t MetaPid() const { return meta_pid_; }
 
  private:
   void MakeKeys();
