@@ -136,6 +136,10 @@ Status RunMount(const MountOptions& options) {
   m.options.meta = options.meta;
   m.options.connect = options.connect;
   m.options.write_timeout_s = options.write_timeout_s;
+  // Four files may stream at once (kWriteEngines): with two windows each
+  // the daemon stays near 100 MiB; one file streams as fast with two as
+  // with three through the mount (measured: 111-180 MB/s either way).
+  m.options.write_windows = 2;
   m.direct_read = options.direct_read;
   m.cache_seconds = options.cache_seconds;
   m.options.notice = [](const std::string& msg) { fprintf(stderr, "dfs mount: %s\n", msg.c_str()); };

@@ -48,6 +48,7 @@ class DataClient {
   static constexpr int kDepth = 4;
 
   DataClient(std::vector<std::string> endpoints, const ClientOptions& options);
+  const ClientOptions& options() const { return options_; }
   ~DataClient();
 
   size_t size() const { return servers_.size(); }

@@ -1,5 +1,6 @@
 #include "core/client/file_writer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/client/stripe_batcher.h"
@@ -9,7 +10,6 @@ namespace dfs::client {
 namespace {
 
 constexpr size_t kServerShareBytes = 512 << 10;  // per server and window: 2 x this
-constexpr size_t kWindowsInFlight = 3;
 
 // Adds [first, end) to sorted, merged ranges that all end at or before `first`.
 void AddRange(std::vector<uint64_t>* ranges, uint64_t first, uint64_t end) {
@@ -115,7 +115,7 @@ Status FileWriter::Dispatch(const char* bytes, size_t length) {
   for (auto& b : w.batches) data_->Submit(b.get());
   in_flight_.push_back(std::move(w));
   buffer_offset_ += length;
-  return WaitWindows(kWindowsInFlight - 1);
+  return WaitWindows(static_cast<size_t>(std::max(1, data_->options().write_windows)) - 1);
 }
 
 Status FileWriter::WaitWindows(size_t max_in_flight) {

@@ -27,6 +27,10 @@ struct ClientOptions {
   // How long a write waits for a data server that is down, in seconds; 0
   // waits forever (R10).
   double write_timeout_s = 0;
+  // Windows a writer keeps in flight (each 512 KiB per data server, sent
+  // to two): about 8.5 MiB of memory each with five servers. The mount,
+  // whose files may stream at once, keeps fewer.
+  int write_windows = 3;
   bool verbose = false;
   // Where waits, resumes and repairs are reported (the CLI prints to stderr).
   std::function<void(const std::string&)> notice;
