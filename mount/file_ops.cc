@@ -2,6 +2,7 @@
 // truncate, flush, fsync, release.
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "mount/mounted.h"
 
@@ -59,6 +60,13 @@ std::shared_ptr<Writing> Join(Mounted* m, uint64_t fid, const std::string& path,
   return w;
 }
 
+// A handle of `w`, a file just created or truncated as `attr`.
+int Opened(Mounted* m, fuse_file_info* fi, const client::Attr& attr, std::shared_ptr<Writing> w) {
+  DropReadAheadOf(m, attr.fid);
+  fi->fh = AddHandle(m, attr, std::move(w));
+  return 0;
+}
+
 // Opens the file `writer` created, through `engine`, for streaming writes.
 // REQUIRES: m->mu held, and no file or engine.
 int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::unique_ptr<client::FileWriter>> writer,
@@ -70,29 +78,41 @@ int OpenStream(Mounted* m, const char* path, fuse_file_info* fi, Result<std::uni
     FileCall call(m, w);
     call.Restart(std::move(*writer), engine);
   }
-  DropReadAheadOf(m, attr.fid);
-  fi->fh = AddHandle(m, attr, std::move(w));
-  return 0;
+  return Opened(m, fi, attr, std::move(w));
+}
+
+// OpenTruncated of a file this mount writes already (`w`): its other
+// handles' writes finish first (or a later flush would commit bytes from
+// before the truncate), and wait until it is restarted, on its engine.
+// REQUIRES: m->mu held, and no file or engine.
+int TruncateWriting(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry,
+                    std::shared_ptr<Writing> w) {
+  WriteEngine* engine = w->engine;
+  std::optional<Result<std::unique_ptr<client::FileWriter>>> writer;
+  {
+    FileCall call(m, w);
+    if (Status st = call->Close(); !st.ok()) return -ErrnoOf(st);
+    writer = call.fs()->Create(path, 0, entry);
+    if (writer->ok() && (**writer)->attr().fid == call->fid()) {
+      const client::Attr attr = (**writer)->attr();
+      call.Restart(std::move(**writer), engine);
+      return Opened(m, fi, attr, Join(m, attr.fid, path, engine));
+    }
+  }
+  // It failed, or the name is another file by now (a rename by another
+  // client came between).
+  return OpenStream(m, path, fi, std::move(*writer), engine);
 }
 
 // Creates or truncates `path` and opens it for streaming writes.
 // REQUIRES: m->mu held.
 int OpenTruncated(Mounted* m, const char* path, fuse_file_info* fi, const client::NewEntry& entry) {
-  WriteEngine* engine = nullptr;
   if (!m->files.empty()) {
-    // Another handle writing this file finishes first, or its later flush
-    // would commit bytes from before the truncate; the file stays on its
-    // engine.
     if (auto a = m->engines->Borrow()->Stat(path); a.ok()) {
-      if (std::shared_ptr<Writing> w = m->FileOf(a->fid)) {
-        FileCall call(m, w);
-        Status st = call->Close();
-        if (!st.ok()) return -ErrnoOf(st);
-        engine = w->engine;
-      }
+      if (std::shared_ptr<Writing> w = m->FileOf(a->fid)) return TruncateWriting(m, path, fi, entry, std::move(w));
     }
   }
-  if (!engine) engine = m->LeastBusyWriter();
+  WriteEngine* engine = m->LeastBusyWriter();
   // Another client writing the file (another mount, a dfs cp) holds its
   // write lease: EBUSY, until it closes or its lease lapses.
   auto writer = EngineCall(engine)->Create(path, 0, entry);
@@ -215,10 +235,11 @@ int OpOpen(const char* path, fuse_file_info* fi) {
   // Close-to-open: what others wrote is read afresh. The kernel drops the
   // file's pages (keep_cache = 0) and its cached size (so a read past it
   // asks getattr): the name may even stand for a new file now. Not under
-  // the write path's lock: dropping pages dirtied through a shared mmap
-  // writes them first, through this mount.
+  // the write path's locks: dropping pages dirtied through a shared mmap
+  // writes them first, through this mount; and from the Invalidator's
+  // thread, which this call waits for only a while (mount/invalidator.h).
   fi->keep_cache = 0;
-  if (fuse* f = fuse_get_context()->fuse) fuse_invalidate_path(f, path);
+  m->invalidator->Invalidate(path);
   return 0;
 }
 

@@ -226,12 +226,14 @@ Status RunMount(const MountOptions& options) {
     return engines.status();
   }
   m.engines = std::move(*engines);
+  m.invalidator = std::make_unique<Invalidator>(f);
   fuse_set_signal_handlers(fuse_get_session(f));
   // Several FUSE threads (mount/mounted.h says who waits for whom).
   int rc = fuse_loop_mt(f, /*clone_fd=*/0);
   fuse_remove_signal_handlers(fuse_get_session(f));
   // Unmounted: whatever is still open is finished, as close would.
   CloseAll(&m);
+  m.invalidator.reset();  // before the fuse it calls goes
   fuse_unmount(f);
   fuse_destroy(f);
   fuse_opt_free_args(&fargs);

@@ -109,10 +109,7 @@ void Mounted::OtherNamesChanged(uint64_t fid, const std::string& except) {
     }
   }
   // A name gone since (renamed, removed elsewhere) is not found: harmless.
-  fuse* f = fuse_get_context()->fuse;
-  for (const auto& p : others) {
-    if (f) fuse_invalidate_path(f, p.c_str());
-  }
+  for (const auto& p : others) invalidator->Invalidate(p);
 }
 
 void Mounted::Unlinked(const std::string& path) {

@@ -34,6 +34,7 @@
 #include "core/client/prefetcher.h"
 #include "core/client/read_stream.h"
 #include "mount/engine_pool.h"
+#include "mount/invalidator.h"
 #include "mount/mount.h"  // ErrnoOf
 
 namespace dfs::mount {
@@ -91,6 +92,7 @@ struct Mounted {
   bool direct_read = false;  // MountOptions::direct_read
   std::unique_ptr<client::Prefetcher> prefetcher;
   std::unique_ptr<EnginePool> engines;
+  std::unique_ptr<Invalidator> invalidator;  // the kernel's caches of a path dropped
 
   // The write path.
   std::vector<std::unique_ptr<WriteEngine>> writers;  // fixed once mounted

@@ -49,7 +49,9 @@ Status OpenFile::Write(uint64_t offset, const char* bytes, size_t size) {
   DFS_RETURN_IF_ERROR(error_);
   if (writing()) RenewCapability();
   Status st;
-  if (writer_ && offset != written_) st = UsePatch();
+  // A stream gets only appends; a file closed since (another open
+  // truncated it) is opened again, for patches.
+  if (!writing() || (writer_ && offset != written_)) st = UsePatch();
   changed_ = true;  // after UsePatch, which may close (and flush) a stream
   if (st.ok() && patch_) {
     st = patch_->Write(offset, bytes, size);

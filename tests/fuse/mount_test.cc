@@ -436,6 +436,86 @@ TEST_CASE("parallel writers, readers and listings through one mount all read bac
   }
 }
 
+TEST_CASE("one file written through several handles at once while truncated, renamed and read ends as its last write",
+          "[fuse]") {
+  if (Skipped()) return;
+  Cluster c(3);
+  Mount m(c);
+  if (m.Skipped()) return;
+  const std::string path = m.Path("/busy"), moved = m.Path("/busy-moved");
+  REQUIRE(c.Dfs({"cp", "-", "dfs:/busy"}, RandomBytes(70000, 1)).code == 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> unexpected{0}, writes{0};
+  // ENOENT is expected while the file is renamed away; nothing else is.
+  auto fail_unless_missing = [&](const char* what) {
+    if (errno != ENOENT) {
+      WARN(what << ": " << strerror(errno));
+      ++unexpected;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::string piece = RandomBytes(4096, 10 + t);
+      while (!stop) {
+        int fd = open(path.c_str(), O_WRONLY);
+        if (fd < 0) {
+          fail_unless_missing("open");
+          continue;
+        }
+        for (int k = 0; k < 8; ++k) {
+          if (pwrite(fd, piece.data(), 1 + rng() % 4096, static_cast<off_t>(rng() % 65536)) < 0) {
+            WARN("pwrite: " << strerror(errno));
+            ++unexpected;
+          }
+          ++writes;
+        }
+        if ((rng() % 4 == 0 && fsync(fd) != 0) | (close(fd) != 0)) {
+          WARN("fsync or close: " << strerror(errno));
+          ++unexpected;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    std::string bytes = RandomBytes(10000, 3);
+    while (!stop) {
+      int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+      if (fd < 0) {
+        fail_unless_missing("open O_TRUNC");
+        continue;
+      }
+      if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) || close(fd) != 0) ++unexpected;
+    }
+  });
+  threads.emplace_back([&] {
+    while (!stop) {
+      if (rename(path.c_str(), moved.c_str()) == 0 && rename(moved.c_str(), path.c_str()) != 0) {
+        fail_unless_missing("rename back");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  threads.emplace_back([&] {
+    while (!stop) (void)ReadAll(path);
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  stop = true;
+  for (auto& th : threads) th.join();
+  CHECK(unexpected == 0);
+  CHECK(writes > 50);
+  // Whatever it went through, the last write is what both sides read.
+  rename(moved.c_str(), path.c_str());  // if it was away when the renames stopped
+  std::string last = RandomBytes(12345, 4);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << last;
+  }
+  CHECK(ReadAll(path) == last);
+  CHECK(c.Dfs({"cat", "/busy"}).out == last);
+}
+
 TEST_CASE("an open handle reads what another mount appended, at once, past the size it knew", "[fuse]") {
   if (Skipped()) return;
   Cluster c(3);

@@ -268,3 +268,22 @@ TEST_CASE("engines of one client share its write leases") {
   (*twin)->EndWrite(fid);
   CHECK(other->OpenForPatch("/f").ok());
 }
+
+// A mount truncating a file closes its stream first; a write through
+// another handle that comes before the new stream patches the file.
+TEST_CASE("a write to an open file whose stream was closed patches it") {
+  FakeCluster c;
+  auto fs = c.Connect();
+  auto w = fs->Create("/f");
+  REQUIRE(w.ok());
+  client::OpenFile f(fs.get(), (*w)->attr().fid, "/f");
+  f.Restart(std::move(*w), fs.get());
+  std::string model = Pattern(3000, 5);
+  REQUIRE(f.Write(0, model.data(), model.size()).ok());
+  REQUIRE(f.Close().ok());
+  CHECK_FALSE(f.writing());
+  REQUIRE(f.Write(100, "patch", 5).ok());
+  model.replace(100, 5, "patch");
+  REQUIRE(f.CloseAndRelease().ok());
+  CHECK((ReadAll(*fs, "/f") == model));
+}
