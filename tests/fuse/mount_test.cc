@@ -481,7 +481,9 @@ TEST_CASE("one file written through several handles at once while truncated, ren
   threads.emplace_back([&] {
     std::string bytes = RandomBytes(10000, 3);
     while (!stop) {
-      int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+      // No O_CREAT: one file throughout, never a second one made while
+      // the name is away and replaced by the rename back.
+      int fd = open(path.c_str(), O_TRUNC | O_WRONLY);
       if (fd < 0) {
         fail_unless_missing("open O_TRUNC");
         continue;
