@@ -3,7 +3,6 @@
 #include <linux/limits.h>
 #include <sys/xattr.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -25,6 +24,7 @@ int64_t NsOf(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_n
 // A listing of a directory, fetched at its first readdir (or a rewind)
 // and served in the pieces the kernel asks for (fuse_file_info::fh).
 struct Listing {
+  bool fetched = false;
   std::vector<client::Attr> entries;
 };
 
@@ -47,11 +47,14 @@ int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t offset,
               fuse_readdir_flags flags) {
   Mounted* m = M();
   Listing* listing = reinterpret_cast<Listing*>(fi->fh);
-  const std::string dir = path;
-  if (offset == 0) {
+  // Also a first readdir past the start (seekdir to a position another
+  // handle of the directory told).
+  if (offset == 0 || !listing->fetched) {
     auto entries = m->engines->Borrow()->ListDir(path);
     if (!entries.ok()) return -ErrnoOf(entries.status());
     listing->entries = std::move(*entries);
+    listing->fetched = true;
+    const std::string dir = path;
     for (const auto& e : listing->entries) {
       const std::string entry = dir == "/" ? "/" + e.name : dir + "/" + e.name;
       m->NoteNames(entry, e);
@@ -60,7 +63,7 @@ int OpReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t offset,
   }
   const auto plus = static_cast<fuse_fill_dir_flags>((flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0);
   const auto none = static_cast<fuse_fill_dir_flags>(0);
-  for (off_t next = std::max<off_t>(offset, 0) + 1;; ++next) {
+  for (off_t next = offset + 1;; ++next) {
     if (next == 1 || next == 2) {
       if (filler(buf, next == 1 ? "." : "..", nullptr, next, none)) break;
       continue;

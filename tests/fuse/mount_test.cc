@@ -341,9 +341,22 @@ TEST_CASE("a listing through the mount brings every entry's attributes: ls -l as
   rewinddir(d);
   std::set<std::string> again;
   for (dirent* e; (e = readdir(d)) != nullptr;) again.insert(e->d_name);
-  closedir(d);
   made.insert({".", "..", "late"});
   CHECK(again == made);
+  // A position one handle told serves another, before its first readdir.
+  rewinddir(d);
+  for (int i = 0; i < 3; ++i) REQUIRE(readdir(d) != nullptr);
+  const long pos = telldir(d);
+  const dirent* next = readdir(d);
+  REQUIRE(next != nullptr);
+  const std::string name = next->d_name;
+  closedir(d);
+  DIR* other = opendir(m.Path("/d").c_str());
+  REQUIRE(other != nullptr);
+  seekdir(other, pos);
+  next = readdir(other);
+  CHECK((next != nullptr && name == next->d_name));
+  closedir(other);
 }
 
 TEST_CASE("an open while pages of the file are dirty in a shared mmap does not hang the mount", "[fuse]") {
